@@ -1,0 +1,624 @@
+// The store's implementation: the only place that touches the ODB runtime.
+// Compiled as C++14 (ODB 2.4 headers use dynamic exception specifications).
+#include "orm/store.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <sqlite3.h>
+
+#include <odb/connection.hxx>
+#include <odb/database.hxx>
+#include <odb/exceptions.hxx>
+#include <odb/schema-catalog.hxx>
+#include <odb/transaction.hxx>
+
+#include <odb/mysql/connection-factory.hxx>
+#include <odb/mysql/database.hxx>
+#include <odb/mysql/exceptions.hxx>
+#include <odb/sqlite/connection-factory.hxx>
+#include <odb/sqlite/database.hxx>
+#include <odb/sqlite/exceptions.hxx>
+
+#include "orm/model-odb.hxx"
+
+namespace pourd {
+namespace orm {
+
+namespace {
+
+std::string
+id_text(std::int64_t id)
+{
+  return std::to_string(id);
+}
+
+template <typename T>
+std::vector<T>
+collect(odb::result<T> r)
+{
+  std::vector<T> out;
+  for (auto i = r.begin(); i != r.end(); ++i)
+    out.push_back(*i);
+  return out;
+}
+
+template <typename T>
+odb::nullable<T>
+first_of(odb::result<T> r)
+{
+  odb::nullable<T> out;
+  auto i = r.begin();
+  if (i != r.end())
+    out = *i;
+  return out;
+}
+
+// MySQL connections read committed data: a transaction that locked a
+// user's row must then see what the previous lock holder wrote.
+class MysqlPool : public odb::mysql::connection_pool_factory
+{
+public:
+  explicit MysqlPool(std::size_t max)
+      : odb::mysql::connection_pool_factory(max, 1)
+  {
+  }
+
+protected:
+  pooled_connection_ptr
+  create() override
+  {
+    pooled_connection_ptr c(connection_pool_factory::create());
+    c->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    return c;
+  }
+};
+
+// SQLite connections wait for a busy writer instead of failing at once,
+// and sync the log on every commit so an acknowledged write survives.
+class SqlitePool : public odb::sqlite::connection_pool_factory
+{
+public:
+  explicit SqlitePool(std::size_t max)
+      : odb::sqlite::connection_pool_factory(max, 1)
+  {
+  }
+
+protected:
+  pooled_connection_ptr
+  create() override
+  {
+    pooled_connection_ptr c(connection_pool_factory::create());
+    sqlite3_busy_timeout(c->handle(), 5000);
+    c->execute("PRAGMA synchronous = FULL");
+    return c;
+  }
+};
+
+bool
+mysql_connection_error(unsigned int code)
+{
+  return code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR ||
+         code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST ||
+         code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
+}
+
+} // namespace
+
+struct Store::Impl
+{
+  Backend backend;
+  std::unique_ptr<odb::database> db;
+  // Set for SQLite, whose transactions start with BEGIN IMMEDIATE.
+  odb::sqlite::database* sqlite = nullptr;
+  RetryPolicy policy;
+  RetryObserver observer;
+  std::mutex rng_mutex;
+  std::mt19937 rng{std::random_device{}()};
+
+  odb::transaction_impl*
+  begin()
+  {
+    if (sqlite)
+      return sqlite->connection()->begin_immediate();
+    return db->begin();
+  }
+
+  std::chrono::milliseconds
+  backoff(int attempt)
+  {
+    auto ceiling = policy.first_delay * (1 << std::min(attempt, 10));
+    ceiling = std::min(ceiling, policy.max_delay);
+    std::lock_guard<std::mutex> lock(rng_mutex);
+    std::uniform_int_distribution<long long> pick(ceiling.count() / 2,
+                                                  ceiling.count());
+    return std::chrono::milliseconds(pick(rng));
+  }
+};
+
+// --------------------------------------------------------------------------
+// Tx
+
+bool
+Tx::lock_user(std::int64_t user_id)
+{
+  return db_->execute("UPDATE pourd_user SET write_seq = write_seq + 1 "
+                      "WHERE id = " +
+                      id_text(user_id)) == 1;
+}
+
+odb::nullable<User>
+Tx::find_user(std::int64_t id)
+{
+  odb::nullable<User> out;
+  User u;
+  if (db_->find<User>(id, u))
+    out = u;
+  return out;
+}
+
+odb::nullable<User>
+Tx::find_user_by_email(const std::string& email)
+{
+  using q = odb::query<User>;
+  std::string key = email;
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return first_of(db_->query<User>(q::email_key == key));
+}
+
+std::vector<User>
+Tx::users()
+{
+  using q = odb::query<User>;
+  return collect(db_->query<User>("ORDER BY" + q::id));
+}
+
+void
+Tx::insert(User& user)
+{
+  db_->persist(user);
+}
+
+void
+Tx::update(const User& user)
+{
+  db_->update(user);
+}
+
+odb::nullable<Bottle>
+Tx::find_bottle(std::int64_t id)
+{
+  odb::nullable<Bottle> out;
+  Bottle b;
+  if (db_->find<Bottle>(id, b))
+    out = b;
+  return out;
+}
+
+odb::nullable<Bottle>
+Tx::find_bottle_by_name(std::int64_t user_id, const std::string& name)
+{
+  using q = odb::query<Bottle>;
+  return first_of(db_->query<Bottle>(
+      (q::user_id == user_id && q::name == name) + "ORDER BY" + q::id));
+}
+
+void
+Tx::insert(Bottle& bottle)
+{
+  db_->persist(bottle);
+}
+
+odb::nullable<Session>
+Tx::find_session(std::int64_t id)
+{
+  odb::nullable<Session> out;
+  Session s;
+  if (db_->find<Session>(id, s))
+    out = s;
+  return out;
+}
+
+std::vector<Session>
+Tx::live_sessions_on_day(std::int64_t user_id, std::int32_t local_day)
+{
+  using q = odb::query<Session>;
+  return collect(db_->query<Session>(
+      (q::user_id == user_id && q::local_day == local_day &&
+       q::merged_into.is_null()) +
+      "ORDER BY" + q::id));
+}
+
+std::vector<Session>
+Tx::live_sessions(std::int64_t user_id, std::int32_t from_day,
+                  std::int32_t to_day)
+{
+  using q = odb::query<Session>;
+  return collect(db_->query<Session>(
+      (q::user_id == user_id && q::local_day >= from_day &&
+       q::local_day <= to_day && q::merged_into.is_null()) +
+      "ORDER BY" + q::local_day + "," + q::id));
+}
+
+odb::nullable<Session>
+Tx::latest_live_session(std::int64_t user_id)
+{
+  using q = odb::query<Session>;
+  return first_of(db_->query<Session>(
+      (q::user_id == user_id && q::merged_into.is_null()) + "ORDER BY" +
+      q::local_day + "DESC," + q::id + "DESC LIMIT 1"));
+}
+
+void
+Tx::insert(Session& session)
+{
+  db_->persist(session);
+}
+
+void
+Tx::update(const Session& session)
+{
+  db_->update(session);
+}
+
+odb::nullable<Pour>
+Tx::find_pour(std::int64_t id)
+{
+  odb::nullable<Pour> out;
+  Pour p;
+  if (db_->find<Pour>(id, p))
+    out = p;
+  return out;
+}
+
+odb::nullable<Pour>
+Tx::find_pour_by_external_id(std::int64_t user_id, const std::string& id)
+{
+  using q = odb::query<Pour>;
+  return first_of(
+      db_->query<Pour>(q::user_id == user_id && q::external_id == id));
+}
+
+std::vector<Pour>
+Tx::pours_of_session(std::int64_t session_id)
+{
+  using q = odb::query<Pour>;
+  return collect(db_->query<Pour>((q::session_id == session_id) +
+                                  "ORDER BY" + q::poured_at_ms + "," +
+                                  q::id));
+}
+
+std::vector<Pour>
+Tx::pours_of_user(std::int64_t user_id)
+{
+  using q = odb::query<Pour>;
+  return collect(db_->query<Pour>((q::user_id == user_id) + "ORDER BY" +
+                                  q::poured_at_ms + "," + q::id));
+}
+
+void
+Tx::insert(Pour& pour)
+{
+  db_->persist(pour);
+}
+
+void
+Tx::update(const Pour& pour)
+{
+  db_->update(pour);
+}
+
+void
+Tx::move_pours(std::int64_t from, std::int64_t to)
+{
+  db_->execute("UPDATE pourd_pour SET session_id = " + id_text(to) +
+               " WHERE session_id = " + id_text(from));
+}
+
+std::int64_t
+Tx::count_orphans()
+{
+  using q = odb::query<PourCount>;
+  return db_->query_value<PourCount>(q::session_id.is_null()).count;
+}
+
+std::vector<OrphanGroup>
+Tx::orphan_groups()
+{
+  return collect(db_->query<OrphanGroup>());
+}
+
+std::vector<std::int64_t>
+Tx::users_with_orphans(std::size_t limit)
+{
+  std::vector<std::int64_t> out;
+  for (const OrphanGroup& g : orphan_groups()) {
+    if (out.size() == limit)
+      break;
+    out.push_back(g.user_id);
+  }
+  return out;
+}
+
+std::vector<Pour>
+Tx::orphans_of_user(std::int64_t user_id, std::size_t limit)
+{
+  using q = odb::query<Pour>;
+  return collect(db_->query<Pour>(
+      (q::user_id == user_id && q::session_id.is_null()) + "ORDER BY" +
+      q::poured_at_ms + "," + q::id + "LIMIT " + std::to_string(limit)));
+}
+
+odb::nullable<IdempotencyKey>
+Tx::find_idempotency_key(const std::string& key)
+{
+  odb::nullable<IdempotencyKey> out;
+  IdempotencyKey k;
+  if (db_->find<IdempotencyKey>(key, k))
+    out = k;
+  return out;
+}
+
+void
+Tx::insert(IdempotencyKey& key)
+{
+  db_->persist(key);
+}
+
+void
+Tx::insert(SweepRun& run)
+{
+  db_->persist(run);
+}
+
+odb::nullable<Lease>
+Tx::find_lease(const std::string& name)
+{
+  odb::nullable<Lease> out;
+  Lease l;
+  if (db_->find<Lease>(name, l))
+    out = l;
+  return out;
+}
+
+void
+Tx::insert(Lease& lease)
+{
+  db_->persist(lease);
+}
+
+void
+Tx::update(const Lease& lease)
+{
+  db_->update(lease);
+}
+
+void
+Tx::erase_user_data(std::int64_t user_id)
+{
+  const std::string id = id_text(user_id);
+  db_->execute("DELETE FROM pourd_idempotency WHERE pour_id IN "
+               "(SELECT id FROM pourd_pour WHERE user_id = " +
+               id + ")");
+  db_->execute("DELETE FROM pourd_pour WHERE user_id = " + id);
+  db_->execute("DELETE FROM pourd_session WHERE user_id = " + id);
+  db_->execute("DELETE FROM pourd_bottle WHERE user_id = " + id);
+  db_->execute("DELETE FROM pourd_user WHERE id = " + id);
+}
+
+void
+Tx::execute(const std::string& sql)
+{
+  db_->execute(sql);
+}
+
+// --------------------------------------------------------------------------
+// Store
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() = default;
+
+std::unique_ptr<Store>
+Store::open(const ConnectOptions& o)
+{
+  std::unique_ptr<Impl> impl(new Impl);
+  impl->backend = o.backend;
+  std::size_t max = std::max(1u, o.max_connections);
+  try {
+    if (o.backend == Backend::sqlite) {
+      using factory = odb::sqlite::connection_factory;
+      std::unique_ptr<factory> f;
+      if (o.path == ":memory:")
+        f.reset(new odb::sqlite::single_connection_factory);
+      else
+        f.reset(new SqlitePool(max));
+      auto* db = new odb::sqlite::database(
+          o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                      SQLITE_OPEN_FULLMUTEX,
+          false, "", std::move(f));
+      impl->db.reset(db);
+      impl->sqlite = db;
+      if (o.path != ":memory:")
+        db->connection()->execute("PRAGMA journal_mode = WAL");
+    } else {
+      const std::string* socket = o.socket.empty() ? nullptr : &o.socket;
+      std::unique_ptr<odb::mysql::connection_factory> f(new MysqlPool(max));
+      impl->db.reset(new odb::mysql::database(
+          o.user, o.password, o.database, o.host, o.port, socket, "utf8mb4",
+          0, std::move(f)));
+      // Connect now, so a wrong address or password fails at start-up.
+      impl->db->connection();
+    }
+  } catch (const odb::exception& e) {
+    throw DatabaseError(DatabaseError::Kind::unavailable,
+                        std::string("cannot open the database: ") + e.what());
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Backend
+Store::backend() const
+{
+  return impl_->backend;
+}
+
+void
+Store::set_retry_policy(const RetryPolicy& policy)
+{
+  impl_->policy = policy;
+}
+
+void
+Store::set_retry_observer(RetryObserver observer)
+{
+  impl_->observer = std::move(observer);
+}
+
+std::int64_t
+Store::model_version()
+{
+  return static_cast<std::int64_t>(
+      odb::schema_catalog::current_version(odb::id_sqlite));
+}
+
+std::int64_t
+Store::schema_version()
+{
+  std::int64_t v = 0;
+  transact([&](Tx&) {
+    v = static_cast<std::int64_t>(impl_->db->schema_version());
+  });
+  return v;
+}
+
+void
+Store::migrate()
+{
+  odb::database& db = *impl_->db;
+  const std::int64_t want = model_version();
+  const std::int64_t have = schema_version();
+  if (have > want)
+    throw DatabaseError(DatabaseError::Kind::schema,
+                        "the database schema is version " +
+                            std::to_string(have) + ", newer than version " +
+                            std::to_string(want) +
+                            " that this pourd knows; upgrade pourd");
+  if (have == want)
+    return;
+  try {
+    if (have == 0) {
+      if (impl_->backend == Backend::mysql)
+        db.connection()->execute(
+            "ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+      odb::transaction t(impl_->begin());
+      odb::schema_catalog::create_schema(db, "", false);
+      t.commit();
+    } else {
+      odb::transaction t(impl_->begin());
+      odb::schema_catalog::migrate(db);
+      t.commit();
+    }
+  } catch (const odb::exception& e) {
+    throw DatabaseError(DatabaseError::Kind::schema,
+                        std::string("cannot create or migrate the schema: ") +
+                            e.what());
+  }
+}
+
+void
+Store::check_schema()
+{
+  const std::int64_t want = model_version();
+  const std::int64_t have = schema_version();
+  if (have == want)
+    return;
+  std::string what;
+  if (have == 0)
+    what = "the database has no pourd schema; run 'pourctl migrate'";
+  else if (have < want)
+    what = "the database schema is version " + std::to_string(have) +
+           ", older than version " + std::to_string(want) +
+           "; run 'pourctl migrate'";
+  else
+    what = "the database schema is version " + std::to_string(have) +
+           ", newer than version " + std::to_string(want) +
+           " that this pourd knows; upgrade pourd";
+  throw DatabaseError(DatabaseError::Kind::schema, what);
+}
+
+bool
+Store::ping()
+{
+  try {
+    odb::connection_ptr c(impl_->db->connection());
+    c->execute("SELECT 1");
+    return true;
+  } catch (const odb::exception&) {
+    return false;
+  }
+}
+
+void
+Store::transact(const std::function<void(Tx&)>& fn)
+{
+  Impl& impl = *impl_;
+  for (int attempt = 1;; ++attempt) {
+    const char* kind = nullptr;
+    std::string what;
+    try {
+      odb::transaction t(impl.begin());
+      Tx tx(*impl.db, impl.backend);
+      fn(tx);
+      t.commit();
+      return;
+    } catch (const odb::deadlock& e) {
+      kind = "deadlock";
+      what = e.what();
+    } catch (const odb::timeout& e) {
+      kind = "timeout";
+      what = e.what();
+    } catch (const odb::connection_lost& e) {
+      kind = "connection_lost";
+      what = e.what();
+    } catch (const odb::mysql::database_exception& e) {
+      if (e.error() == ER_DUP_ENTRY)
+        throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
+      if (!mysql_connection_error(e.error()))
+        throw DatabaseError(DatabaseError::Kind::other, e.what());
+      kind = "connection_lost";
+      what = e.what();
+    } catch (const odb::sqlite::database_exception& e) {
+      if (e.error() == SQLITE_CONSTRAINT)
+        throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
+      if (e.error() != SQLITE_BUSY && e.error() != SQLITE_LOCKED)
+        throw DatabaseError(DatabaseError::Kind::other, e.what());
+      kind = "timeout";
+      what = e.what();
+    } catch (const odb::object_already_persistent& e) {
+      throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
+    } catch (const odb::exception& e) {
+      throw DatabaseError(DatabaseError::Kind::other, e.what());
+    }
+
+    const bool retrying = attempt < impl.policy.attempts;
+    if (impl.observer)
+      impl.observer(kind, retrying);
+    if (!retrying)
+      throw DatabaseError(DatabaseError::Kind::unavailable,
+                          "the database stayed unavailable after " +
+                              std::to_string(attempt) + " tries (" + kind +
+                              "): " + what);
+    std::this_thread::sleep_for(impl.backoff(attempt));
+  }
+}
+
+} // namespace orm
+} // namespace pourd

@@ -1,0 +1,200 @@
+// The store: pourd's narrow door to the database.
+//
+// This header is included by C++14 code (store.cpp, which holds the ODB
+// runtime) and by C++20 code (everything else), so it uses only C++14 and
+// names no ODB runtime type beyond the model. Callers never see ODB
+// exceptions: the store turns them into DatabaseError.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "orm/model.hxx"
+
+namespace odb {
+class database;
+}
+
+namespace pourd {
+namespace orm {
+
+enum class Backend
+{
+  sqlite,
+  mysql
+};
+
+// Where the database is; made from a `database` URL by config/.
+struct ConnectOptions
+{
+  Backend backend = Backend::sqlite;
+  std::string path; // sqlite: file path or ":memory:"
+  std::string user;
+  std::string password;
+  std::string host = "127.0.0.1";
+  unsigned port = 3306;
+  std::string database;
+  std::string socket;
+  unsigned max_connections = 8;
+};
+
+class DatabaseError : public std::runtime_error
+{
+public:
+  enum class Kind
+  {
+    unavailable, // cannot connect, or retries were used up
+    duplicate,   // a unique key already holds the value
+    schema,      // schema missing, older or newer than this binary
+    other
+  };
+
+  DatabaseError(Kind kind, const std::string& what)
+      : std::runtime_error(what), kind_(kind)
+  {
+  }
+
+  Kind kind() const noexcept { return kind_; }
+
+private:
+  Kind kind_;
+};
+
+// Bounded, jittered backoff for recoverable errors (deadlock, lock wait
+// timeout, lost connection, SQLite busy).
+struct RetryPolicy
+{
+  int attempts = 6;
+  std::chrono::milliseconds first_delay{5};
+  std::chrono::milliseconds max_delay{500};
+};
+
+// Told about every recoverable error: its kind ("deadlock", "timeout",
+// "connection_lost") and whether the transaction will be tried again.
+using RetryObserver = std::function<void(const char* kind, bool retrying)>;
+
+// Access to the database inside one transaction. Valid only inside the
+// function given to Store::transact, on that thread.
+class Tx
+{
+public:
+  Tx(odb::database& db, Backend backend) : db_(&db), backend_(backend) {}
+
+  Backend backend() const { return backend_; }
+
+  // Takes the user's write lock (MySQL row lock; SQLite transactions are
+  // already exclusive). False when the user does not exist.
+  bool lock_user(std::int64_t user_id);
+
+  // Users.
+  odb::nullable<User> find_user(std::int64_t id);
+  odb::nullable<User> find_user_by_email(const std::string& email);
+  std::vector<User> users();
+  void insert(User& user);
+  void update(const User& user);
+
+  // Bottles.
+  odb::nullable<Bottle> find_bottle(std::int64_t id);
+  odb::nullable<Bottle> find_bottle_by_name(std::int64_t user_id,
+                                            const std::string& name);
+  void insert(Bottle& bottle);
+
+  // Sessions. The "live" ones have not been merged away.
+  odb::nullable<Session> find_session(std::int64_t id);
+  std::vector<Session> live_sessions_on_day(std::int64_t user_id,
+                                            std::int32_t local_day);
+  std::vector<Session> live_sessions(std::int64_t user_id,
+                                     std::int32_t from_day,
+                                     std::int32_t to_day);
+  odb::nullable<Session> latest_live_session(std::int64_t user_id);
+  void insert(Session& session);
+  void update(const Session& session);
+
+  // Pours.
+  odb::nullable<Pour> find_pour(std::int64_t id);
+  odb::nullable<Pour> find_pour_by_external_id(std::int64_t user_id,
+                                               const std::string& id);
+  std::vector<Pour> pours_of_session(std::int64_t session_id);
+  std::vector<Pour> pours_of_user(std::int64_t user_id);
+  void insert(Pour& pour);
+  void update(const Pour& pour);
+  // Moves every pour of session `from` to session `to`.
+  void move_pours(std::int64_t from, std::int64_t to);
+
+  // Orphans.
+  std::int64_t count_orphans();
+  std::vector<OrphanGroup> orphan_groups();
+  // Users that have orphans, ascending, at most `limit`.
+  std::vector<std::int64_t> users_with_orphans(std::size_t limit);
+  // A user's orphans in time order, at most `limit`.
+  std::vector<Pour> orphans_of_user(std::int64_t user_id, std::size_t limit);
+
+  // Idempotency keys.
+  odb::nullable<IdempotencyKey> find_idempotency_key(const std::string& key);
+  void insert(IdempotencyKey& key);
+
+  // Sweeps.
+  void insert(SweepRun& run);
+  odb::nullable<Lease> find_lease(const std::string& name);
+  void insert(Lease& lease);
+  void update(const Lease& lease);
+
+  // Deletes a user and everything that belongs to it.
+  void erase_user_data(std::int64_t user_id);
+
+  // Runs SQL as it is; for tests and maintenance only.
+  void execute(const std::string& sql);
+
+private:
+  odb::database* db_;
+  Backend backend_;
+};
+
+class Store
+{
+public:
+  // Connects (SQLite creates the file). Throws DatabaseError.
+  static std::unique_ptr<Store> open(const ConnectOptions& options);
+
+  ~Store();
+
+  Backend backend() const;
+
+  // The schema version this binary was built for.
+  static std::int64_t model_version();
+
+  // The version in the database; 0 when it has no schema yet.
+  std::int64_t schema_version();
+
+  // Creates the schema, or migrates an older one. Refuses a newer one.
+  void migrate();
+
+  // Throws DatabaseError(schema) unless the schema is exactly current.
+  void check_schema();
+
+  // True when the database answers a trivial query.
+  bool ping();
+
+  // Runs `fn` in one transaction and commits; any exception rolls back.
+  // Recoverable errors rerun `fn` under the retry policy; when tries run
+  // out the store throws DatabaseError(unavailable). Thread-safe.
+  void transact(const std::function<void(Tx&)>& fn);
+
+  void set_retry_policy(const RetryPolicy& policy);
+  void set_retry_observer(RetryObserver observer);
+
+  struct Impl;
+
+private:
+  explicit Store(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace orm
+} // namespace pourd
