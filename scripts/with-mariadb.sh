@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs a command with a throwaway MariaDB server on loopback, then removes
+# the server and its data, also when the command fails or is interrupted.
+# The command sees POURD_TEST_MYSQL_URL (a mysql:// URL for an empty
+# database "pourd_test") and POURD_TEST_MYSQL_SOCKET.
+#
+# Usage: scripts/with-mariadb.sh COMMAND [ARG...]
+set -euo pipefail
+
+[ $# -gt 0 ] || { echo "usage: $0 COMMAND [ARG...]" >&2; exit 2; }
+for tool in mariadb-install-db mariadbd mariadb; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    { echo "with-mariadb: $tool not found; run scripts/setup.sh" >&2; exit 1; }
+done
+
+dir=$(mktemp -d /tmp/pourd-mariadb.XXXXXX)
+sock=$dir/mysqld.sock
+port=${POURD_TEST_MYSQL_PORT:-$((20000 + RANDOM % 20000))}
+pid=
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+as_root=()
+[ "$(id -u)" -eq 0 ] && as_root=(--user=root)
+
+if ! mariadb-install-db --no-defaults --datadir="$dir/data" "${as_root[@]}" \
+     --auth-root-authentication-method=normal --skip-test-db \
+     >"$dir/install.log" 2>&1; then
+  echo "with-mariadb: mariadb-install-db failed:" >&2
+  tail -n 20 "$dir/install.log" >&2
+  exit 1
+fi
+
+mariadbd --no-defaults --datadir="$dir/data" --socket="$sock" \
+  --port="$port" --bind-address=127.0.0.1 "${as_root[@]}" \
+  --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=1 \
+  --max-connections=500 --skip-name-resolve \
+  --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+  --log-error="$dir/error.log" --pid-file="$dir/mysqld.pid" &
+pid=$!
+
+for _ in $(seq 150); do
+  if mariadb --no-defaults --socket="$sock" -uroot -e 'SELECT 1' \
+       >/dev/null 2>&1; then
+    break
+  fi
+  kill -0 "$pid" 2>/dev/null || { echo "with-mariadb: server exited:" >&2;
+    tail -n 20 "$dir/error.log" >&2; exit 1; }
+  sleep 0.2
+done
+
+mariadb --no-defaults --socket="$sock" -uroot <<SQL
+CREATE DATABASE pourd_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+CREATE USER 'pourd'@'127.0.0.1' IDENTIFIED BY 'pourd-test';
+CREATE USER 'pourd'@'localhost' IDENTIFIED BY 'pourd-test';
+GRANT ALL ON *.* TO 'pourd'@'127.0.0.1';
+GRANT ALL ON *.* TO 'pourd'@'localhost';
+SQL
+
+export POURD_TEST_MYSQL_URL="mysql://pourd:pourd-test@127.0.0.1:$port/pourd_test"
+export POURD_TEST_MYSQL_SOCKET="$sock"
+export POURD_TEST_MYSQL_PORT="$port"
+echo "with-mariadb: MariaDB ready on 127.0.0.1:$port"
+set +e
+"$@"
+status=$?
+set -e
+exit $status

@@ -1,0 +1,83 @@
+#include "tests/support/databases.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "config/database_url.hpp"
+
+namespace pourd::test {
+
+namespace {
+
+std::string
+env(const char* name)
+{
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string
+unique_name()
+{
+  static std::atomic<int> counter{0};
+  return std::to_string(getpid()) + "_" + std::to_string(++counter) + "_" +
+         std::to_string(std::rand() % 100000);
+}
+
+} // namespace
+
+std::vector<std::string>
+backends()
+{
+  std::vector<std::string> out{"sqlite"};
+  if (!env("POURD_TEST_MYSQL_URL").empty())
+    out.push_back("mysql");
+  else if (env("POURD_TEST_REQUIRE_MYSQL") == "1")
+    throw std::runtime_error(
+        "POURD_TEST_REQUIRE_MYSQL=1 but POURD_TEST_MYSQL_URL is not set; "
+        "run the tests through scripts/with-mariadb.sh");
+  return out;
+}
+
+std::string
+fresh_database_url(const std::string& backend)
+{
+  if (backend == "sqlite") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("pourd-test-" + unique_name());
+    std::filesystem::create_directories(dir);
+    return "sqlite://" + (dir / "pourd.db").string();
+  }
+  const std::string base = env("POURD_TEST_MYSQL_URL");
+  if (base.empty())
+    throw std::runtime_error("POURD_TEST_MYSQL_URL is not set");
+  const std::string name = "pourd_t_" + unique_name();
+  auto admin = orm::Store::open(config::parse_database_url(base));
+  admin->transact([&](orm::Tx& tx) {
+    tx.execute("CREATE DATABASE " + name +
+               " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+  });
+  return base.substr(0, base.rfind('/') + 1) + name;
+}
+
+std::unique_ptr<orm::Store>
+fresh_store(const std::string& backend)
+{
+  auto store =
+      orm::Store::open(config::parse_database_url(fresh_database_url(backend)));
+  store->migrate();
+  return store;
+}
+
+std::string
+shared_data_dir()
+{
+  if (const std::string dir = env("POURD_SHARED_DATA"); !dir.empty())
+    return dir;
+  return std::string(POURD_SOURCE_DIR) + "/../shared/data";
+}
+
+} // namespace pourd::test

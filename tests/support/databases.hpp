@@ -1,0 +1,27 @@
+// Databases for tests: SQLite always, MariaDB when the test run has one.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "orm/store.hpp"
+
+namespace pourd::test {
+
+// "sqlite", and "mysql" when POURD_TEST_MYSQL_URL is set (see
+// scripts/with-mariadb.sh). With POURD_TEST_REQUIRE_MYSQL=1 a missing URL
+// is an error rather than a reason to test SQLite alone.
+std::vector<std::string> backends();
+
+// The URL of a new, empty database on `backend`: a file in a fresh
+// temporary directory, or a newly created MySQL database.
+std::string fresh_database_url(const std::string& backend);
+
+// A store on a fresh database with the current schema.
+std::unique_ptr<orm::Store> fresh_store(const std::string& backend);
+
+// Directory of the real drink logs (../shared/data beside the checkout).
+std::string shared_data_dir();
+
+} // namespace pourd::test
