@@ -256,6 +256,14 @@ Tx::latest_live_session(std::int64_t user_id)
       q::local_day + "DESC," + q::id + "DESC LIMIT 1"));
 }
 
+std::vector<Session>
+Tx::all_sessions(std::int64_t user_id)
+{
+  using q = odb::query<Session>;
+  return collect(db_->query<Session>((q::user_id == user_id) + "ORDER BY" +
+                                     q::local_day + "," + q::id));
+}
+
 void
 Tx::insert(Session& session)
 {
@@ -320,6 +328,26 @@ Tx::move_pours(std::int64_t from, std::int64_t to)
 {
   db_->execute("UPDATE pourd_pour SET session_id = " + id_text(to) +
                " WHERE session_id = " + id_text(from));
+}
+
+void
+Tx::assign_pours(std::int64_t session_id,
+                 const std::vector<std::int64_t>& pour_ids)
+{
+  // One statement per thousand ids keeps statements short on both backends.
+  const std::size_t chunk = 1000;
+  for (std::size_t i = 0; i < pour_ids.size(); i += chunk) {
+    std::string sql = "UPDATE pourd_pour SET session_id = " +
+                      id_text(session_id) + " WHERE id IN (";
+    const std::size_t end = std::min(pour_ids.size(), i + chunk);
+    for (std::size_t k = i; k < end; ++k) {
+      if (k != i)
+        sql += ',';
+      sql += id_text(pour_ids[k]);
+    }
+    sql += ')';
+    db_->execute(sql);
+  }
 }
 
 std::int64_t

@@ -112,6 +112,8 @@ public:
                                      std::int32_t from_day,
                                      std::int32_t to_day);
   odb::nullable<Session> latest_live_session(std::int64_t user_id);
+  // Every session of the user, merged ones included.
+  std::vector<Session> all_sessions(std::int64_t user_id);
   void insert(Session& session);
   void update(const Session& session);
 
@@ -125,6 +127,9 @@ public:
   void update(const Pour& pour);
   // Moves every pour of session `from` to session `to`.
   void move_pours(std::int64_t from, std::int64_t to);
+  // Puts the given pours into session `session_id`.
+  void assign_pours(std::int64_t session_id,
+                    const std::vector<std::int64_t>& pour_ids);
 
   // Orphans.
   std::int64_t count_orphans();
