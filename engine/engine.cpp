@@ -134,7 +134,8 @@ struct DayOutcome
 DayOutcome
 apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
           const std::vector<orm::Pour*>& pours, bool insert,
-          orm::Origin origin, std::int64_t now, const Settings& settings)
+          orm::Origin origin, std::int64_t now, const Settings& settings,
+          const Engine::FaultInjector& fault)
 {
   std::vector<std::int64_t> times;
   times.reserve(pours.size());
@@ -171,6 +172,8 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     for (orm::Pour* p : group)
       p->session_id = s.id;
     ++out.created;
+    if (fault)
+      fault("session_created");
   }
 
   std::vector<bool> recompute(sessions.size(), false);
@@ -195,6 +198,8 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
   if (insert) {
     for (orm::Pour* p : pours)
       tx.insert(*p);
+    if (fault)
+      fault("pour_inserted");
   } else {
     std::map<std::int64_t, std::vector<std::int64_t>> by_session;
     for (const orm::Pour* p : pours)
@@ -466,13 +471,15 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
       pour.auto_grouped = false;
       pour.session_id = s->id;
       tx.insert(pour);
+      if (fault_)
+        fault_("pour_inserted");
       add_to_stats(*s, pour);
       tx.update(*s);
       result.session = *s;
     } else {
       auto sessions = tx.live_sessions_on_day(user.id, pour.local_day);
       apply_day(tx, sessions, {&pour}, true, orm::Origin::auto_grouped, now,
-                settings_);
+                settings_, fault_);
       result.session = *tx.find_session(*pour.session_id);
     }
 
@@ -645,7 +652,7 @@ Engine::recover(const RecoveryOptions& options)
       if (options.execute) {
         const DayOutcome o =
             apply_day(tx, sessions, day_pours, false,
-                      orm::Origin::recovered, now, settings_);
+                      orm::Origin::recovered, now, settings_, fault_);
         delta.sessions_created += o.created;
         delta.sessions_reused += o.reused;
         delta.sessions_merged += o.merged;
@@ -709,6 +716,8 @@ Engine::recover(const RecoveryOptions& options)
       }
     });
     next = next_after;
+    if (delta.fixed == 0)
+      continue; // the last user's orphans ended exactly at a batch edge
     report.fixed += delta.fixed;
     report.sessions_created += delta.sessions_created;
     report.sessions_reused += delta.sessions_reused;

@@ -146,6 +146,15 @@ public:
   Engine(orm::Store& store, Settings settings, Clock clock = {});
 
   const Settings& settings() const { return settings_; }
+
+  // Called inside write transactions at named points ("session_created",
+  // "pour_inserted"); a fault injector throws there to prove that the
+  // whole transaction rolls back. Set it before sharing the engine.
+  using FaultInjector = std::function<void(const char* point)>;
+  void set_fault_injector(FaultInjector injector)
+  {
+    fault_ = std::move(injector);
+  }
   orm::Store& store() { return store_; }
 
   orm::User create_user(const NewUser& input);
@@ -189,6 +198,7 @@ private:
   orm::Store& store_;
   Settings settings_;
   Clock clock_;
+  FaultInjector fault_;
 };
 
 } // namespace pourd::engine

@@ -50,7 +50,16 @@ struct ImportOptions
 class ImportFileError : public std::runtime_error
 {
 public:
-  using std::runtime_error::runtime_error;
+  ImportFileError(std::size_t line, const std::string& what)
+      : std::runtime_error(what), line_(line)
+  {
+  }
+
+  // The line the problem was found on; 0 when it is about the whole file.
+  std::size_t line() const { return line_; }
+
+private:
+  std::size_t line_;
 };
 
 // A row rejected while parsing or writing; `line` is 1-based.

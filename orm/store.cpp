@@ -381,7 +381,8 @@ Tx::orphans_of_user(std::int64_t user_id, std::size_t limit)
   using q = odb::query<Pour>;
   return collect(db_->query<Pour>(
       (q::user_id == user_id && q::session_id.is_null()) + "ORDER BY" +
-      q::poured_at_ms + "," + q::id + "LIMIT " + std::to_string(limit)));
+      q::poured_at_ms + "," + q::id + "LIMIT " +
+      std::to_string(std::min<std::size_t>(limit, INT64_MAX))));
 }
 
 odb::nullable<IdempotencyKey>

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "orm/store.hpp"
 
 namespace pourd::test {
@@ -20,6 +22,13 @@ std::string fresh_database_url(const std::string& backend);
 
 // A store on a fresh database with the current schema.
 std::unique_ptr<orm::Store> fresh_store(const std::string& backend);
+
+// Names parameterized tests after their backend ("EngineTest.X/sqlite").
+inline std::string
+backend_name(const ::testing::TestParamInfo<std::string>& info)
+{
+  return info.param;
+}
 
 // Directory of the real drink logs (../shared/data beside the checkout).
 std::string shared_data_dir();
