@@ -1,0 +1,67 @@
+// The admin HTTP/1.1 server: a listener and one coroutine per connection.
+//
+// Threading: everything here runs on the one thread that runs `io`; the
+// router's blocking handlers run on `pool` and the connection resumes on
+// `io` afterwards, so network threads never wait for the database.
+// Beast stays inside server.cpp to keep this header cheap to include.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+} // namespace boost::asio
+
+namespace pourd::admin {
+
+class Metrics;
+class Router;
+
+struct ServerOptions
+{
+  std::string host = "127.0.0.1";
+  unsigned short port = 8787; // 0: any free port
+  std::size_t body_limit = 64 * 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t max_connections = 512;
+  // A connection that sends nothing this long is closed, and a request
+  // must arrive whole within it.
+  std::chrono::milliseconds idle_timeout{30'000};
+};
+
+class Server
+{
+public:
+  // Binds and listens at once; throws std::system_error when it cannot.
+  Server(boost::asio::io_context& io, boost::asio::thread_pool& pool,
+         const Router& router, Metrics& metrics, ServerOptions options);
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound address, for logs, e.g. "127.0.0.1:8787".
+  std::string address() const;
+  unsigned short port() const;
+
+  // Starts accepting. Call once, before running `io`.
+  void start();
+
+  // Stops accepting, closes idle connections and lets each busy one
+  // answer its request (with "Connection: close"); after `drain`, closes
+  // the rest. `done` runs on `io` once no connection is left. Call on the
+  // `io` thread.
+  void stop(std::chrono::milliseconds drain, std::function<void()> done);
+
+  struct Impl;
+
+private:
+  std::shared_ptr<Impl> impl_;
+};
+
+} // namespace pourd::admin

@@ -1,0 +1,106 @@
+#include "daemon/lease.hpp"
+
+#include <chrono>
+
+#include <unistd.h>
+
+namespace pourd::daemon {
+
+Lease::Lease(orm::Store& store, std::string name, std::string holder,
+             std::chrono::milliseconds ttl, Clock clock)
+    : store_(store), name_(std::move(name)), holder_(std::move(holder)),
+      ttl_(ttl), clock_(std::move(clock))
+{
+  if (!clock_)
+    clock_ = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+}
+
+bool
+Lease::acquire(std::string* other)
+{
+  bool held = false;
+  try {
+    store_.transact([&](orm::Tx& tx) {
+      const std::int64_t now = clock_();
+      auto row = tx.find_lease(name_);
+      if (row.null()) {
+        orm::Lease lease;
+        lease.name = name_;
+        lease.holder = holder_;
+        lease.expires_at_ms = now + ttl_.count();
+        tx.insert(lease);
+        held = true;
+        return;
+      }
+      orm::Lease lease = *row;
+      if (lease.holder != holder_ && lease.expires_at_ms > now) {
+        if (other)
+          *other = lease.holder;
+        held = false;
+        return;
+      }
+      lease.holder = holder_;
+      lease.expires_at_ms = now + ttl_.count();
+      tx.update(lease);
+      held = true;
+    });
+  } catch (const orm::DatabaseError& e) {
+    // Another instance inserted the row first: it holds the lease.
+    if (e.kind() != orm::DatabaseError::Kind::duplicate)
+      throw;
+    if (other)
+      *other = "another instance";
+    return false;
+  }
+  return held;
+}
+
+bool
+Lease::renew()
+{
+  bool held = false;
+  store_.transact([&](orm::Tx& tx) {
+    auto row = tx.find_lease(name_);
+    if (row.null() || row->holder != holder_) {
+      held = false;
+      return;
+    }
+    orm::Lease lease = *row;
+    lease.expires_at_ms = clock_() + ttl_.count();
+    tx.update(lease);
+    held = true;
+  });
+  return held;
+}
+
+void
+Lease::release() noexcept
+{
+  try {
+    store_.transact([&](orm::Tx& tx) {
+      auto row = tx.find_lease(name_);
+      if (row.null() || row->holder != holder_)
+        return;
+      orm::Lease lease = *row;
+      lease.expires_at_ms = clock_();
+      tx.update(lease);
+    });
+  } catch (...) {
+  }
+}
+
+std::string
+this_holder()
+{
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0)
+    host[0] = '\0';
+  return std::string(host[0] ? host : "localhost") + ":" +
+         std::to_string(::getpid());
+}
+
+} // namespace pourd::daemon

@@ -1,0 +1,50 @@
+// A named lease row that elects one sweeper among pourd instances sharing
+// a database. The holder renews it while working; an expired lease is
+// taken over, so a crashed instance blocks others only until expiry.
+//
+// Not thread-safe: one sweep uses one Lease at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "orm/store.hpp"
+
+namespace pourd::daemon {
+
+class Lease
+{
+public:
+  using Clock = std::function<std::int64_t()>; // now in UTC milliseconds
+
+  Lease(orm::Store& store, std::string name, std::string holder,
+        std::chrono::milliseconds ttl, Clock clock = {});
+
+  // True when this holder now holds the lease (fresh, renewed or taken
+  // over after expiry); false when another holder's lease is unexpired.
+  // `other` then names that holder. Throws orm::DatabaseError.
+  bool acquire(std::string* other = nullptr);
+
+  // Extends a held lease; false when it was lost to another holder.
+  bool renew();
+
+  // Lets the lease expire now, if this holder still has it. Never throws:
+  // an unreleased lease just expires on its own.
+  void release() noexcept;
+
+  const std::string& holder() const { return holder_; }
+
+private:
+  orm::Store& store_;
+  std::string name_;
+  std::string holder_;
+  std::chrono::milliseconds ttl_;
+  Clock clock_;
+};
+
+// "host:pid", naming this process in leases and sweep records.
+std::string this_holder();
+
+} // namespace pourd::daemon
