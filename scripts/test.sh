@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: SQLite always, MariaDB through a
+# throwaway server that this script starts and removes. Arguments go to
+# ctest (e.g. -R EngineTest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+scripts/build.sh
+
+export POURD_TEST_REQUIRE_MYSQL=1
+cd build
+../scripts/with-mariadb.sh \
+  ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"
