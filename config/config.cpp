@@ -1,12 +1,12 @@
 #include "config/config.hpp"
 
+#include "config/database_url.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include "config/database_url.hpp"
 
 extern char** environ;
 
@@ -73,8 +73,7 @@ read_file(const std::string& path, bool must_exist,
       continue;
     const auto eq = text.find('=');
     if (eq == std::string::npos)
-      throw ConfigError(where + ": expected 'key = value', got '" + text +
-                        "'");
+      throw ConfigError(where + ": expected 'key = value', got '" + text + "'");
     const std::string key = normalize_key(trim(text.substr(0, eq)));
     if (!is_known(key))
       throw ConfigError(where + ": unknown configuration key '" + key + "'");
@@ -90,14 +89,13 @@ read_secret(const std::string& path, const std::string& key)
 {
   std::ifstream in(path);
   if (!in)
-    throw ConfigError("configuration key '" + key + "': cannot read '" +
-                      path + "'");
+    throw ConfigError("configuration key '" + key + "': cannot read '" + path +
+                      "'");
   std::stringstream buf;
   buf << in.rdbuf();
   std::string secret = buf.str();
-  while (!secret.empty() &&
-         (secret.back() == '\n' || secret.back() == '\r' ||
-          secret.back() == ' '))
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' ||
+                             secret.back() == ' '))
     secret.pop_back();
   if (secret.empty())
     throw ConfigError("configuration key '" + key + "': '" + path +
@@ -123,8 +121,8 @@ duration_value(const std::string& key, const Value& v, bool allow_zero)
 {
   const auto d = parse_duration(v.text);
   if (!d)
-    fail(key, v, "expected a duration like 90s, 5m or 4h, got '" + v.text +
-                     "'");
+    fail(key, v,
+         "expected a duration like 90s, 5m or 4h, got '" + v.text + "'");
   if (!allow_zero && d->count() == 0)
     fail(key, v, "must be longer than 0");
   return *d;
@@ -136,11 +134,11 @@ const std::vector<std::string>&
 known_keys()
 {
   static const std::vector<std::string> keys = {
-      "database",        "state_dir",         "listen",
-      "admin_token",     "admin_token_file",  "cron_secret",
-      "cron_secret_file", "session_timeout",  "current_window",
-      "day_boundary",    "default_time_zone", "sweep_interval",
-      "sweep_batch",     "log_format",        "log_level"};
+      "database",         "state_dir",         "listen",
+      "admin_token",      "admin_token_file",  "cron_secret",
+      "cron_secret_file", "session_timeout",   "current_window",
+      "day_boundary",     "default_time_zone", "sweep_interval",
+      "sweep_batch",      "log_format",        "log_level"};
   return keys;
 }
 
@@ -241,8 +239,8 @@ load(const Sources& sources)
   try {
     c.connect = parse_database_url(c.database);
   } catch (const std::invalid_argument& e) {
-    fail("database", get("database") ? *get("database")
-                                     : Value{c.database, "default"},
+    fail("database",
+         get("database") ? *get("database") : Value{c.database, "default"},
          e.what());
   }
 
@@ -264,10 +262,8 @@ load(const Sources& sources)
 
   // Secrets: a value, else a file, else a systemd credential.
   const std::string credentials =
-      env.count("CREDENTIALS_DIRECTORY") ? env.at("CREDENTIALS_DIRECTORY")
-                                         : "";
-  auto secret = [&](const char* key, std::string& out,
-                    std::string& out_file) {
+      env.count("CREDENTIALS_DIRECTORY") ? env.at("CREDENTIALS_DIRECTORY") : "";
+  auto secret = [&](const char* key, std::string& out, std::string& out_file) {
     const std::string file_key = std::string(key) + "_file";
     if (const Value* v = get(key)) {
       if (v->text.empty())
@@ -305,11 +301,10 @@ load(const Sources& sources)
     std::size_t n = 0;
     const auto [end, ec] =
         std::from_chars(v->text.data(), v->text.data() + v->text.size(), n);
-    if (ec != std::errc{} || end != v->text.data() + v->text.size() ||
-        n == 0 || n > 100'000)
+    if (ec != std::errc{} || end != v->text.data() + v->text.size() || n == 0 ||
+        n > 100'000)
       fail("sweep_batch", *v,
-           "expected a whole number from 1 to 100000, got '" + v->text +
-               "'");
+           "expected a whole number from 1 to 100000, got '" + v->text + "'");
     c.sweep_batch = n;
   }
   if (const Value* v = get("log_format")) {
@@ -318,8 +313,7 @@ load(const Sources& sources)
     else if (v->text == "logfmt")
       c.log_format = LogFormat::logfmt;
     else
-      fail("log_format", *v, "expected text or logfmt, got '" + v->text +
-                                 "'");
+      fail("log_format", *v, "expected text or logfmt, got '" + v->text + "'");
   }
   if (const Value* v = get("log_level")) {
     static const std::vector<std::string> levels = {

@@ -6,6 +6,9 @@
 // ConfigError naming the key and where it came from.
 #pragma once
 
+#include "engine/rules.hpp"
+#include "orm/store.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -13,9 +16,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "engine/rules.hpp"
-#include "orm/store.hpp"
 
 namespace pourd::config {
 
@@ -33,7 +33,7 @@ enum class LogFormat
 
 struct Config
 {
-  std::string database;       // URL; defaults to sqlite in state_dir
+  std::string database;        // URL; defaults to sqlite in state_dir
   orm::ConnectOptions connect; // parsed from `database`
   std::string state_dir = "./var";
   std::string listen_host = "127.0.0.1";

@@ -1,10 +1,10 @@
 #include "config/database_url.hpp"
 
-#include <charconv>
-#include <stdexcept>
-
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+
+#include <charconv>
+#include <stdexcept>
 
 namespace pourd::config {
 

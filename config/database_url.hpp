@@ -2,10 +2,10 @@
 // mysql://USER[:PASS]@HOST[:PORT]/DB[?socket=PATH].
 #pragma once
 
+#include "orm/store.hpp"
+
 #include <string>
 #include <string_view>
-
-#include "orm/store.hpp"
 
 namespace pourd::config {
 

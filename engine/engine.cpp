@@ -55,8 +55,8 @@ scaled(double v, int scale, std::int64_t& out)
 }
 
 void
-check_text(const std::string& text, const std::string& field,
-           std::size_t max, bool required, std::vector<FieldError>& errors)
+check_text(const std::string& text, const std::string& field, std::size_t max,
+           bool required, std::vector<FieldError>& errors)
 {
   const auto length = utf8_length(text);
   if (!length)
@@ -81,8 +81,8 @@ request_hash(const NewPour& in)
       text << '@' << *in.poured_at->offset_min;
   }
   text << '|' << (in.rating ? std::to_string(*in.rating) : "-") << '|'
-       << in.notes.size() << ':' << in.notes << '|'
-       << in.location.value_or("-") << '|';
+       << in.notes.size() << ':' << in.notes << '|' << in.location.value_or("-")
+       << '|';
   for (const auto& t : in.tags)
     text << t.size() << ':' << t;
   text << '|';
@@ -96,8 +96,7 @@ request_hash(const NewPour& in)
     h *= 1099511628211ull;
   }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx",
-                static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
 
@@ -133,16 +132,15 @@ struct DayOutcome
 // New pours (`insert`) are inserted; existing ones are reassigned.
 DayOutcome
 apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
-          const std::vector<orm::Pour*>& pours, bool insert,
-          orm::Origin origin, std::int64_t now, const Settings& settings,
+          const std::vector<orm::Pour*>& pours, bool insert, orm::Origin origin,
+          std::int64_t now, const Settings& settings,
           const Engine::FaultInjector& fault)
 {
   std::vector<std::int64_t> times;
   times.reserve(pours.size());
   for (const orm::Pour* p : pours)
     times.push_back(p->poured_at_ms);
-  const DayPlan plan =
-      plan_day(sessions, times, settings.session_timeout_ms);
+  const DayPlan plan = plan_day(sessions, times, settings.session_timeout_ms);
 
   DayOutcome out;
   std::vector<std::vector<orm::Pour*>> fresh(plan.new_groups);
@@ -227,14 +225,12 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
 
 ValidationError::ValidationError(std::vector<FieldError> errors)
     : std::runtime_error(summary(errors)), errors_(std::move(errors))
-{
-}
+{}
 
 Engine::Engine(orm::Store& store, Settings settings, Clock clock)
     : store_(store), settings_(std::move(settings)),
       clock_(clock ? std::move(clock) : Clock(system_now))
-{
-}
+{}
 
 // --------------------------------------------------------------------------
 // Users and bottles
@@ -263,8 +259,7 @@ Engine::create_user(const NewUser& in)
   u.email_key = email;
   std::transform(u.email_key.begin(), u.email_key.end(), u.email_key.begin(),
                  [](unsigned char c) {
-                   return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32
-                                                                 : c);
+                   return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
                  });
   u.name = in.name;
   u.time_zone = zone;
@@ -395,8 +390,8 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
   if (idempotency_key.size() > k_max_key ||
       std::any_of(idempotency_key.begin(), idempotency_key.end(),
                   [](unsigned char c) { return c < 0x21 || c > 0x7e; }))
-    errors.push_back({"Idempotency-Key",
-                      "must be at most 255 visible ASCII characters"});
+    errors.push_back(
+        {"Idempotency-Key", "must be at most 255 visible ASCII characters"});
   if (!errors.empty())
     throw ValidationError(std::move(errors));
 
@@ -424,9 +419,8 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
         if (first.null())
           throw Conflict("Idempotency-Key '" + idempotency_key +
                          "' refers to a pour that no longer exists");
-        auto s = resolve_session(tx, first->session_id.null()
-                                         ? 0
-                                         : *first->session_id);
+        auto s = resolve_session(
+            tx, first->session_id.null() ? 0 : *first->session_id);
         result.pour = *first;
         if (!s.null())
           result.session = *s;
@@ -446,22 +440,20 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
           pour_cost(*bottle->price_minor, bottle->volume_ml, pour.amount_coz);
 
     pour.own_offset = in.poured_at && in.poured_at->offset_min.has_value();
-    pour.utc_offset_min = pour.own_offset
-                              ? *in.poured_at->offset_min
-                              : zone_offset(user.time_zone, when);
+    pour.utc_offset_min = pour.own_offset ? *in.poured_at->offset_min
+                                          : zone_offset(user.time_zone, when);
     pour.local_day =
         local_day(when, pour.utc_offset_min, settings_.day_boundary_min);
 
     if (in.session_id) {
       auto s = resolve_session(tx, *in.session_id);
       if (s.null())
-        throw ValidationError({{"session_id", id_text("session",
-                                                      *in.session_id) +
-                                                  " does not exist"}});
-      if (s->user_id != in.user_id)
         throw ValidationError(
-            {{"session_id", id_text("session", s->id) +
-                                " belongs to another user"}});
+            {{"session_id",
+              id_text("session", *in.session_id) + " does not exist"}});
+      if (s->user_id != in.user_id)
+        throw ValidationError({{"session_id", id_text("session", s->id) +
+                                                  " belongs to another user"}});
       if (s->local_day != pour.local_day)
         throw ValidationError(
             {{"session_id", id_text("session", s->id) + " is on " +
@@ -636,9 +628,8 @@ Engine::recover(const RecoveryOptions& options)
     auto pours = tx.orphans_of_user(user_id, limit);
     std::map<std::int32_t, std::vector<orm::Pour*>> days;
     for (orm::Pour& p : pours) {
-      const std::int32_t day =
-          local_day(p.poured_at_ms, p.utc_offset_min,
-                    settings_.day_boundary_min);
+      const std::int32_t day = local_day(p.poured_at_ms, p.utc_offset_min,
+                                         settings_.day_boundary_min);
       if (day != p.local_day && options.execute) {
         p.local_day = day;
         tx.update(p);
@@ -651,8 +642,8 @@ Engine::recover(const RecoveryOptions& options)
       auto sessions = tx.live_sessions_on_day(user_id, day);
       if (options.execute) {
         const DayOutcome o =
-            apply_day(tx, sessions, day_pours, false,
-                      orm::Origin::recovered, now, settings_, fault_);
+            apply_day(tx, sessions, day_pours, false, orm::Origin::recovered,
+                      now, settings_, fault_);
         delta.sessions_created += o.created;
         delta.sessions_reused += o.reused;
         delta.sessions_merged += o.merged;
@@ -761,8 +752,7 @@ Engine::check(std::optional<std::int64_t> user_id)
       std::map<std::int64_t, std::vector<orm::Pour>> by_session;
 
       auto flag = [&](const orm::Pour& p, std::string reason) {
-        out.push_back({uid, p.id,
-                       p.session_id.null() ? 0 : *p.session_id,
+        out.push_back({uid, p.id, p.session_id.null() ? 0 : *p.session_id,
                        std::move(reason)});
       };
 
@@ -804,8 +794,7 @@ Engine::check(std::optional<std::int64_t> user_id)
                         std::to_string(prev->id) +
                         " on the same local day, but in another session");
           if (!close && same)
-            flag(p, "in the same session as pour " +
-                        std::to_string(prev->id) +
+            flag(p, "in the same session as pour " + std::to_string(prev->id) +
                         " though more than the session timeout apart or "
                         "on another local day");
         }
@@ -822,9 +811,9 @@ Engine::check(std::optional<std::int64_t> user_id)
                             std::int64_t actual) {
           if (stored != actual)
             out.push_back({uid, 0, sid,
-                           std::string("statistics differ: ") + what +
-                               " is " + std::to_string(stored) +
-                               ", its pours give " + std::to_string(actual)});
+                           std::string("statistics differ: ") + what + " is " +
+                               std::to_string(stored) + ", its pours give " +
+                               std::to_string(actual)});
         };
         mismatch("pour_count", s.pour_count, expect.pour_count);
         mismatch("total_amount_coz", s.total_amount_coz,
@@ -834,7 +823,8 @@ Engine::check(std::optional<std::int64_t> user_id)
         mismatch("rating_sum_tenths", s.rating_sum_tenths,
                  expect.rating_sum_tenths);
         mismatch("rated_count", s.rated_count, expect.rated_count);
-        mismatch("first_pour_ms", s.first_pour_ms.null() ? -1 : *s.first_pour_ms,
+        mismatch("first_pour_ms",
+                 s.first_pour_ms.null() ? -1 : *s.first_pour_ms,
                  expect.first_pour_ms.null() ? -1 : *expect.first_pour_ms);
         mismatch("last_pour_ms", s.last_pour_ms.null() ? -1 : *s.last_pour_ms,
                  expect.last_pour_ms.null() ? -1 : *expect.last_pour_ms);

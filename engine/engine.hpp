@@ -5,6 +5,9 @@
 // the store). Thread-safe: any number of threads may call one Engine.
 #pragma once
 
+#include "engine/rules.hpp"
+#include "orm/store.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,9 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "engine/rules.hpp"
-#include "orm/store.hpp"
 
 namespace pourd::engine {
 

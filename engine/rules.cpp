@@ -1,5 +1,8 @@
 #include "engine/rules.hpp"
 
+#include <date/date.h>
+#include <date/tz.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -7,9 +10,6 @@
 #include <cstdio>
 #include <set>
 #include <stdexcept>
-
-#include <date/date.h>
-#include <date/tz.h>
 
 namespace pourd::engine {
 
@@ -86,8 +86,7 @@ trim_lower(std::string_view s)
 }
 
 constexpr std::array<std::string_view, 7> k_locations = {
-    "Home", "Bar", "Restaurant", "Tasting", "Friend's Place", "Event",
-    "Other"};
+    "Home", "Bar", "Restaurant", "Tasting", "Friend's Place", "Event", "Other"};
 
 constexpr std::size_t k_max_set_item = 64;
 
@@ -132,8 +131,7 @@ day_text(std::int32_t day)
 {
   const date::year_month_day ymd{date::sys_days{date::days{day}}};
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u",
-                static_cast<int>(ymd.year()),
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()),
                 static_cast<unsigned>(ymd.day()));
   return buf;
@@ -234,11 +232,11 @@ parse_time(std::string_view s)
 std::string
 session_name(std::int64_t utc_ms, std::int32_t offset_min, bool recovered)
 {
-  const std::string local = wall_text(
-      utc_ms + std::int64_t{offset_min} * k_minute_ms);
+  const std::string local =
+      wall_text(utc_ms + std::int64_t{offset_min} * k_minute_ms);
   // "YYYY-MM-DDTHH:MM..." -> "YYYY-MM-DD HH:MM"
-  std::string name = "Session " + local.substr(0, 10) + " " +
-                     local.substr(11, 5);
+  std::string name =
+      "Session " + local.substr(0, 10) + " " + local.substr(11, 5);
   if (recovered)
     name += " (Recovered)";
   return name;
@@ -280,9 +278,8 @@ normalize_set(const std::vector<std::string>& in, const std::string& field,
                                    " characters"});
       continue;
     }
-    if (std::any_of(item.begin(), item.end(), [](unsigned char c) {
-          return c < 0x20 || c == 0x7f;
-        })) {
+    if (std::any_of(item.begin(), item.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
       errors.push_back({where, "must not contain control characters"});
       continue;
     }
@@ -463,8 +460,8 @@ plan_day(const std::vector<orm::Session>& sessions,
   std::vector<Group> groups;
   groups.reserve(sessions.size() + pour_times.size());
   for (std::size_t i = 0; i < sessions.size(); ++i)
-    groups.push_back({true, i, sessions[i].pour_count > 0,
-                      span_of(sessions[i]), std::nullopt});
+    groups.push_back({true, i, sessions[i].pour_count > 0, span_of(sessions[i]),
+                      std::nullopt});
 
   std::vector<std::size_t> order(pour_times.size());
   for (std::size_t i = 0; i < order.size(); ++i)

@@ -2,13 +2,13 @@
 // statistics and the grouping decision. No database, no I/O.
 #pragma once
 
+#include "orm/model.hxx"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "orm/model.hxx"
 
 namespace pourd::engine {
 

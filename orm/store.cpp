@@ -2,30 +2,28 @@
 // Compiled as C++14 (ODB 2.4 headers use dynamic exception specifications).
 #include "orm/store.hpp"
 
+#include "orm/model-odb.hxx"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <odb/connection.hxx>
+#include <odb/database.hxx>
+#include <odb/exceptions.hxx>
+#include <odb/mysql/connection-factory.hxx>
+#include <odb/mysql/database.hxx>
+#include <odb/mysql/exceptions.hxx>
+#include <odb/schema-catalog.hxx>
+#include <odb/sqlite/connection-factory.hxx>
+#include <odb/sqlite/database.hxx>
+#include <odb/sqlite/exceptions.hxx>
+#include <odb/transaction.hxx>
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <errmsg.h>
-#include <mysqld_error.h>
-#include <sqlite3.h>
-
-#include <odb/connection.hxx>
-#include <odb/database.hxx>
-#include <odb/exceptions.hxx>
-#include <odb/schema-catalog.hxx>
-#include <odb/transaction.hxx>
-
-#include <odb/mysql/connection-factory.hxx>
-#include <odb/mysql/database.hxx>
-#include <odb/mysql/exceptions.hxx>
-#include <odb/sqlite/connection-factory.hxx>
-#include <odb/sqlite/database.hxx>
-#include <odb/sqlite/exceptions.hxx>
-
-#include "orm/model-odb.hxx"
 
 namespace pourd {
 namespace orm {
@@ -66,12 +64,10 @@ class MysqlPool : public odb::mysql::connection_pool_factory
 public:
   explicit MysqlPool(std::size_t max)
       : odb::mysql::connection_pool_factory(max, 1)
-  {
-  }
+  {}
 
 protected:
-  pooled_connection_ptr
-  create() override
+  pooled_connection_ptr create() override
   {
     pooled_connection_ptr c(connection_pool_factory::create());
     c->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
@@ -86,12 +82,10 @@ class SqlitePool : public odb::sqlite::connection_pool_factory
 public:
   explicit SqlitePool(std::size_t max)
       : odb::sqlite::connection_pool_factory(max, 1)
-  {
-  }
+  {}
 
 protected:
-  pooled_connection_ptr
-  create() override
+  pooled_connection_ptr create() override
   {
     pooled_connection_ptr c(connection_pool_factory::create());
     sqlite3_busy_timeout(c->handle(), 5000);
@@ -121,16 +115,14 @@ struct Store::Impl
   std::mutex rng_mutex;
   std::mt19937 rng{std::random_device{}()};
 
-  odb::transaction_impl*
-  begin()
+  odb::transaction_impl* begin()
   {
     if (sqlite)
       return sqlite->connection()->begin_immediate();
     return db->begin();
   }
 
-  std::chrono::milliseconds
-  backoff(int attempt)
+  std::chrono::milliseconds backoff(int attempt)
   {
     auto ceiling = policy.first_delay * (1 << std::min(attempt, 10));
     ceiling = std::min(ceiling, policy.max_delay);
@@ -230,10 +222,10 @@ std::vector<Session>
 Tx::live_sessions_on_day(std::int64_t user_id, std::int32_t local_day)
 {
   using q = odb::query<Session>;
-  return collect(db_->query<Session>(
-      (q::user_id == user_id && q::local_day == local_day &&
-       q::merged_into.is_null()) +
-      "ORDER BY" + q::id));
+  return collect(
+      db_->query<Session>((q::user_id == user_id && q::local_day == local_day &&
+                           q::merged_into.is_null()) +
+                          "ORDER BY" + q::id));
 }
 
 std::vector<Session>
@@ -241,10 +233,10 @@ Tx::live_sessions(std::int64_t user_id, std::int32_t from_day,
                   std::int32_t to_day)
 {
   using q = odb::query<Session>;
-  return collect(db_->query<Session>(
-      (q::user_id == user_id && q::local_day >= from_day &&
-       q::local_day <= to_day && q::merged_into.is_null()) +
-      "ORDER BY" + q::local_day + "," + q::id));
+  return collect(
+      db_->query<Session>((q::user_id == user_id && q::local_day >= from_day &&
+                           q::local_day <= to_day && q::merged_into.is_null()) +
+                          "ORDER BY" + q::local_day + "," + q::id));
 }
 
 odb::nullable<Session>
@@ -298,9 +290,8 @@ std::vector<Pour>
 Tx::pours_of_session(std::int64_t session_id)
 {
   using q = odb::query<Pour>;
-  return collect(db_->query<Pour>((q::session_id == session_id) +
-                                  "ORDER BY" + q::poured_at_ms + "," +
-                                  q::id));
+  return collect(db_->query<Pour>((q::session_id == session_id) + "ORDER BY" +
+                                  q::poured_at_ms + "," + q::id));
 }
 
 std::vector<Pour>
@@ -337,8 +328,9 @@ Tx::assign_pours(std::int64_t session_id,
   // One statement per thousand ids keeps statements short on both backends.
   const std::size_t chunk = 1000;
   for (std::size_t i = 0; i < pour_ids.size(); i += chunk) {
-    std::string sql = "UPDATE pourd_pour SET session_id = " +
-                      id_text(session_id) + " WHERE id IN (";
+    std::string sql =
+        "UPDATE pourd_pour SET session_id = " + id_text(session_id) +
+        " WHERE id IN (";
     const std::size_t end = std::min(pour_ids.size(), i + chunk);
     for (std::size_t k = i; k < end; ++k) {
       if (k != i)
@@ -451,7 +443,8 @@ Tx::execute(const std::string& sql)
 // --------------------------------------------------------------------------
 // Store
 
-Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl))
+{}
 
 Store::~Store() = default;
 
@@ -470,8 +463,8 @@ Store::open(const ConnectOptions& o)
       else
         f.reset(new SqlitePool(max));
       auto* db = new odb::sqlite::database(
-          o.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                      SQLITE_OPEN_FULLMUTEX,
+          o.path,
+          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
           false, "", std::move(f));
       impl->db.reset(db);
       impl->sqlite = db;
@@ -480,9 +473,9 @@ Store::open(const ConnectOptions& o)
     } else {
       const std::string* socket = o.socket.empty() ? nullptr : &o.socket;
       std::unique_ptr<odb::mysql::connection_factory> f(new MysqlPool(max));
-      impl->db.reset(new odb::mysql::database(
-          o.user, o.password, o.database, o.host, o.port, socket, "utf8mb4",
-          0, std::move(f)));
+      impl->db.reset(new odb::mysql::database(o.user, o.password, o.database,
+                                              o.host, o.port, socket, "utf8mb4",
+                                              0, std::move(f)));
       // Connect now, so a wrong address or password fails at start-up.
       impl->db->connection();
     }
@@ -522,9 +515,8 @@ std::int64_t
 Store::schema_version()
 {
   std::int64_t v = 0;
-  transact([&](Tx&) {
-    v = static_cast<std::int64_t>(impl_->db->schema_version());
-  });
+  transact(
+      [&](Tx&) { v = static_cast<std::int64_t>(impl_->db->schema_version()); });
   return v;
 }
 

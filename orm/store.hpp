@@ -6,6 +6,8 @@
 // exceptions: the store turns them into DatabaseError.
 #pragma once
 
+#include "orm/model.hxx"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,8 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "orm/model.hxx"
 
 namespace odb {
 class database;
@@ -56,8 +56,7 @@ public:
 
   DatabaseError(Kind kind, const std::string& what)
       : std::runtime_error(what), kind_(kind)
-  {
-  }
+  {}
 
   Kind kind() const noexcept { return kind_; }
 

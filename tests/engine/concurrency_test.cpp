@@ -1,10 +1,10 @@
 // Many writers at once: per-user serialization keeps one session per
 // window and exact statistics.
-#include <atomic>
-#include <thread>
-
 #include "config/database_url.hpp"
 #include "tests/engine/engine_fixture.hpp"
+
+#include <atomic>
+#include <thread>
 
 namespace pourd::test {
 namespace {
@@ -98,8 +98,8 @@ TEST_P(ConcurrencyTest, ManyUsersInParallelKeepTheirSessionsApart)
                     p.user_id = people[who].id;
                     p.bottle_id = bottles[who].id;
                     p.amount_oz = 1;
-                    p.poured_at = engine::Instant{
-                        base + (i * 5 + k) * 1000, std::nullopt};
+                    p.poured_at = engine::Instant{base + (i * 5 + k) * 1000,
+                                                  std::nullopt};
                     engine().create_pour(p);
                   }
                 }),

@@ -13,8 +13,8 @@ engine::Engine&
 EngineTest::engine(engine::Settings settings)
 {
   if (!engine_)
-    engine_ = std::make_unique<engine::Engine>(
-        *store_, std::move(settings), [this] { return now_ms_; });
+    engine_ = std::make_unique<engine::Engine>(*store_, std::move(settings),
+                                               [this] { return now_ms_; });
   return *engine_;
 }
 

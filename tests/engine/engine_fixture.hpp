@@ -1,13 +1,13 @@
 // A fresh database per test, on every backend the run has.
 #pragma once
 
-#include <memory>
-#include <string>
+#include "engine/engine.hpp"
+#include "tests/support/databases.hpp"
 
 #include <gtest/gtest.h>
 
-#include "engine/engine.hpp"
-#include "tests/support/databases.hpp"
+#include <memory>
+#include <string>
 
 namespace pourd::test {
 

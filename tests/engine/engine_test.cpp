@@ -45,8 +45,8 @@ TEST_P(EngineTest, PoursWithinTheTimeoutShareASession)
   auto u = add_user();
   auto b = add_bottle(u.id);
   auto a = pour(u.id, b.id, "2026-12-03T10:00:00Z");
-  auto c = pour(u.id, b.id, "2026-12-03T14:00:00Z");   // exactly T later
-  auto d = pour(u.id, b.id, "2026-12-03T18:00:01Z");   // T + 1 s later
+  auto c = pour(u.id, b.id, "2026-12-03T14:00:00Z"); // exactly T later
+  auto d = pour(u.id, b.id, "2026-12-03T18:00:01Z"); // T + 1 s later
   EXPECT_EQ(a.session.id, c.session.id);
   EXPECT_NE(c.session.id, d.session.id);
   EXPECT_EQ(c.session.pour_count, 2);
@@ -76,9 +76,9 @@ TEST_P(EngineTest, BridgingPourMergesIntoTheEarlierSession)
   EXPECT_EQ(bridge.session.id, early.session.id);
   EXPECT_EQ(bridge.session.pour_count, 3);
   EXPECT_EQ(bridge.session.total_amount_coz, 450);
-  EXPECT_EQ(bridge.session.total_cost_minor,
-            early.pour.cost_minor.get() + late.pour.cost_minor.get() +
-                bridge.pour.cost_minor.get());
+  EXPECT_EQ(bridge.session.total_cost_minor, early.pour.cost_minor.get() +
+                                                 late.pour.cost_minor.get() +
+                                                 bridge.pour.cost_minor.get());
   EXPECT_EQ(bridge.session.rated_count, 2);
   EXPECT_EQ(engine::average_tenths(bridge.session.rating_sum_tenths,
                                    bridge.session.rated_count),
@@ -324,8 +324,8 @@ TEST_P(EngineTest, NewerSchemaIsRefused)
   EXPECT_THROW(store_->migrate(), orm::DatabaseError);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, EngineTest,
-                         ::testing::ValuesIn(backends()), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::ValuesIn(backends()),
+                         backend_name);
 
 } // namespace
 } // namespace pourd::test

@@ -1,12 +1,12 @@
 // Random pour histories: whatever the order pours arrive in, and whether
 // they come through the write path or as orphans recovered by the sweep,
 // the sessions end up the same and the invariant holds.
+#include "tests/engine/engine_fixture.hpp"
+
 #include <algorithm>
 #include <map>
 #include <random>
 #include <set>
-
-#include "tests/engine/engine_fixture.hpp"
 
 namespace pourd::test {
 namespace {
@@ -28,8 +28,8 @@ protected:
       const int k = kind(rng);
       std::int64_t gap = 0;
       if (k < 55)
-        gap = std::uniform_int_distribution<std::int64_t>(
-            20'000, k_hour_ms)(rng);
+        gap =
+            std::uniform_int_distribution<std::int64_t>(20'000, k_hour_ms)(rng);
       else if (k < 75)
         gap = std::uniform_int_distribution<std::int64_t>(
             T - 10 * k_minute_ms, T + 10 * k_minute_ms)(rng);
@@ -38,8 +38,8 @@ protected:
       else if (k < 89)
         gap = T + 1000;
       else
-        gap = std::uniform_int_distribution<std::int64_t>(
-            6 * k_hour_ms, 40 * k_hour_ms)(rng);
+        gap = std::uniform_int_distribution<std::int64_t>(6 * k_hour_ms,
+                                                          40 * k_hour_ms)(rng);
       t += gap;
       out.push_back(t);
     }
@@ -92,8 +92,8 @@ protected:
     return out;
   }
 
-  void add_orphan(std::int64_t user_id, std::int64_t bottle_id,
-                  std::int64_t t, const std::string& zone)
+  void add_orphan(std::int64_t user_id, std::int64_t bottle_id, std::int64_t t,
+                  const std::string& zone)
   {
     store_->transact([&](orm::Tx& tx) {
       orm::Pour p;
@@ -148,8 +148,8 @@ TEST_P(PropertyTest, GroupingIsIndependentOfArrivalOrder)
     EXPECT_EQ(partition(random.id), want) << "seed " << seed;
     EXPECT_EQ(partition(mixed.id), want) << "seed " << seed;
     for (const auto& v : engine().check())
-      ADD_FAILURE() << "seed " << seed << ": pour " << v.pour_id
-                    << " session " << v.session_id << ": " << v.reason;
+      ADD_FAILURE() << "seed " << seed << ": pour " << v.pour_id << " session "
+                    << v.session_id << ": " << v.reason;
   }
 }
 

@@ -1,14 +1,14 @@
 // The real drink logs, imported as orphans and recovered by the sweep.
 // The expected number of sessions is counted here from the rule itself,
 // not from the code under test.
+#include "tests/engine/engine_fixture.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-
-#include "tests/engine/engine_fixture.hpp"
 
 namespace pourd::test {
 namespace {
@@ -192,8 +192,8 @@ TEST_P(RealDataTest, EveryLogRecoversIntoRuleExactSessions)
     EXPECT_EQ(report.sessions_created, expected_sessions);
     const auto violations = engine().check(u.id);
     EXPECT_TRUE(violations.empty())
-        << violations.size() << " violations, first: "
-        << violations.front().reason;
+        << violations.size()
+        << " violations, first: " << violations.front().reason;
 
     std::cout << "[ figures  ] " << log.filename().string() << " ("
               << GetParam() << "): rows=" << rows.size()

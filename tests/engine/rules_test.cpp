@@ -59,8 +59,7 @@ TEST(RulesTest, RejectsMalformedTimes)
 TEST(RulesTest, FormatsTimes)
 {
   EXPECT_EQ(utc_text(ms("2026-12-03T21:15:00Z")), "2026-12-03T21:15:00Z");
-  EXPECT_EQ(utc_text(ms("2026-12-03T21:15:00.5Z")),
-            "2026-12-03T21:15:00.500Z");
+  EXPECT_EQ(utc_text(ms("2026-12-03T21:15:00.5Z")), "2026-12-03T21:15:00.500Z");
   EXPECT_EQ(local_text(ms("2026-12-03T21:15:00Z"), -345),
             "2026-12-03T15:30:00-05:45");
   EXPECT_EQ(session_name(ms("2026-12-03T21:15:00Z"), 60, false),
@@ -72,10 +71,8 @@ TEST(RulesTest, FormatsTimes)
 TEST(RulesTest, ZoneOffsetsFollowTzdata)
 {
   EXPECT_EQ(zone_offset("Asia/Kathmandu", ms("2026-06-01T00:00:00Z")), 345);
-  EXPECT_EQ(zone_offset("Pacific/Kiritimati", ms("2026-06-01T00:00:00Z")),
-            840);
-  EXPECT_EQ(zone_offset("Pacific/Pago_Pago", ms("2026-06-01T00:00:00Z")),
-            -660);
+  EXPECT_EQ(zone_offset("Pacific/Kiritimati", ms("2026-06-01T00:00:00Z")), 840);
+  EXPECT_EQ(zone_offset("Pacific/Pago_Pago", ms("2026-06-01T00:00:00Z")), -660);
   EXPECT_EQ(zone_offset("Australia/Lord_Howe", ms("2026-01-10T00:00:00Z")),
             660);
   EXPECT_EQ(zone_offset("Australia/Lord_Howe", ms("2026-06-10T00:00:00Z")),
@@ -105,8 +102,8 @@ TEST(RulesTest, CostIsPriceTimesShareOfTheBottle)
 TEST(RulesTest, SetsAreTrimmedLowercasedDeduplicatedAndSorted)
 {
   std::vector<FieldError> errors;
-  auto out = normalize_set({" Peaty ", "smoky", "PEATY", "Smoky"}, "tags",
-                           errors);
+  auto out =
+      normalize_set({" Peaty ", "smoky", "PEATY", "Smoky"}, "tags", errors);
   EXPECT_TRUE(errors.empty());
   EXPECT_EQ(out, (std::vector<std::string>{"peaty", "smoky"}));
   normalize_set({"ok", "  ", "a\tb"}, "tags", errors);
@@ -120,12 +117,12 @@ TEST(RulesTest, SetsAreTrimmedLowercasedDeduplicatedAndSorted)
 TEST(RulesTest, Utf8LengthCountsCodePointsAndRejectsBadBytes)
 {
   EXPECT_EQ(utf8_length("abc"), 3u);
-  EXPECT_EQ(utf8_length("\xc3\xb8l"), 2u);            // "øl"
-  EXPECT_EQ(utf8_length("\xf0\x9f\x8d\xba"), 1u);     // beer mug
+  EXPECT_EQ(utf8_length("\xc3\xb8l"), 2u);        // "øl"
+  EXPECT_EQ(utf8_length("\xf0\x9f\x8d\xba"), 1u); // beer mug
   EXPECT_EQ(utf8_length("\xff"), std::nullopt);
-  EXPECT_EQ(utf8_length("\xc0\xaf"), std::nullopt);   // overlong '/'
+  EXPECT_EQ(utf8_length("\xc0\xaf"), std::nullopt);     // overlong '/'
   EXPECT_EQ(utf8_length("\xed\xa0\x80"), std::nullopt); // surrogate
-  EXPECT_EQ(utf8_length("\xe2\x82"), std::nullopt);   // truncated
+  EXPECT_EQ(utf8_length("\xe2\x82"), std::nullopt);     // truncated
 }
 
 TEST(RulesTest, LocationsMatchCaseInsensitively)

@@ -31,14 +31,14 @@ TEST_P(TimeZoneTest, NewYorkSpringForwardKeepsFourHoursOfRealTime)
 {
   // 2026-03-08 02:00 EST becomes 03:00 EDT. 01:30 EST and 06:30 EDT are
   // exactly 4 h apart in real time, though 5 h apart on the wall clock.
-  auto s = pours_in("America/New_York",
-                    {"2026-03-08T06:30:00Z", "2026-03-08T10:30:00Z",
-                     "2026-03-08T14:30:01Z"});
+  auto s = pours_in(
+      "America/New_York",
+      {"2026-03-08T06:30:00Z", "2026-03-08T10:30:00Z", "2026-03-08T14:30:01Z"});
   EXPECT_EQ(s[0], s[1]);
   EXPECT_NE(s[1], s[2]);
-  EXPECT_EQ(engine::local_text(last_.pour.poured_at_ms,
-                               last_.pour.utc_offset_min),
-            "2026-03-08T10:30:01-04:00");
+  EXPECT_EQ(
+      engine::local_text(last_.pour.poured_at_ms, last_.pour.utc_offset_min),
+      "2026-03-08T10:30:01-04:00");
 }
 
 TEST_P(TimeZoneTest, NewYorkFallBackRepeatsAnHourWithinOneSession)
@@ -62,9 +62,8 @@ TEST_P(TimeZoneTest, LondonMidnightSplitsOneSecondApart)
                     {"2026-03-28T23:59:59Z", "2026-03-29T00:00:00Z"});
   EXPECT_NE(s[0], s[1]);
   // Across the autumn change (2026-10-25 02:00 BST -> 01:00 GMT).
-  s = pours_in("Europe/London",
-               {"2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z",
-                "2026-10-25T04:30:00Z"});
+  s = pours_in("Europe/London", {"2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z",
+                                 "2026-10-25T04:30:00Z"});
   EXPECT_EQ(s[0], s[1]);
   EXPECT_EQ(s[1], s[2]);
 }
@@ -91,9 +90,9 @@ TEST_P(TimeZoneTest, KathmanduQuarterHourOffset)
   auto s = pours_in("Asia/Kathmandu",
                     {"2026-06-01T18:14:59Z", "2026-06-01T18:15:00Z"});
   EXPECT_NE(s[0], s[1]);
-  EXPECT_EQ(engine::local_text(last_.pour.poured_at_ms,
-                               last_.pour.utc_offset_min),
-            "2026-06-02T00:00:00+05:45");
+  EXPECT_EQ(
+      engine::local_text(last_.pour.poured_at_ms, last_.pour.utc_offset_min),
+      "2026-06-02T00:00:00+05:45");
 }
 
 TEST_P(TimeZoneTest, KiritimatiAndPagoPagoAcrossTheDateLine)

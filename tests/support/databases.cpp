@@ -1,12 +1,13 @@
 #include "tests/support/databases.hpp"
 
+#include "config/database_url.hpp"
+
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
-#include <unistd.h>
-
-#include "config/database_url.hpp"
 
 namespace pourd::test {
 

@@ -1,13 +1,13 @@
 // Databases for tests: SQLite always, MariaDB when the test run has one.
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
+#include "orm/store.hpp"
 
 #include <gtest/gtest.h>
 
-#include "orm/store.hpp"
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace pourd::test {
 
