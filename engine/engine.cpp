@@ -637,9 +637,16 @@ Engine::recover(const RecoveryOptions& options)
       p.local_day = day;
       days[day].push_back(&p);
     }
+    if (days.empty())
+      return 0;
+    // One query for the sessions of every day the orphans fall on.
+    std::map<std::int32_t, std::vector<orm::Session>> sessions_by_day;
+    for (auto& s : tx.live_sessions(user_id, days.begin()->first,
+                                    days.rbegin()->first))
+      sessions_by_day[s.local_day].push_back(std::move(s));
     const std::int64_t now = clock_();
     for (auto& [day, day_pours] : days) {
-      auto sessions = tx.live_sessions_on_day(user_id, day);
+      auto& sessions = sessions_by_day[day];
       if (options.execute) {
         const DayOutcome o =
             apply_day(tx, sessions, day_pours, false, orm::Origin::recovered,
