@@ -2,7 +2,6 @@
 // breach of the session rules flagged where it happens.
 #include <cstdio>
 #include <iostream>
-#include <limits>
 #include <map>
 #include <memory>
 
@@ -36,9 +35,8 @@ load(orm::Store& store, std::int64_t user_id)
   UserData data;
   // One transaction, so sessions and pours are one consistent picture.
   store.transact([&](orm::Tx& tx) {
-    data.sessions = tx.live_sessions(
-        user_id, std::numeric_limits<std::int32_t>::min(),
-        std::numeric_limits<std::int32_t>::max());
+    // Merged sessions too: a pour left in one is a violation to show.
+    data.sessions = tx.all_sessions(user_id);
     data.pours = tx.pours_of_user(user_id);
     data.bottles.clear();
     for (const orm::Pour& p : data.pours)
@@ -98,9 +96,13 @@ run_debug(Context& context, const DebugOptions& o)
 
   std::map<std::int64_t, std::vector<const orm::Pour*>> pours_of;
   std::vector<const orm::Pour*> orphans;
+  // Pours naming a session that does not exist, listed with the orphans.
+  std::vector<const orm::Pour*> strays;
   for (const orm::Pour& p : data.pours) {
     if (p.session_id.null())
       orphans.push_back(&p);
+    else if (!session_known.count(*p.session_id))
+      strays.push_back(&p);
     else
       pours_of[*p.session_id].push_back(&p);
   }
@@ -140,6 +142,12 @@ run_debug(Context& context, const DebugOptions& o)
       po["violations"] = reasons_json(find(by_pour, p->id));
       orphan_list.push_back(std::move(po));
     }
+    json::array stray_list;
+    for (const orm::Pour* p : strays) {
+      json::object po = pour_json(*p, bottle_of(*p));
+      po["violations"] = reasons_json(find(by_pour, p->id));
+      stray_list.push_back(std::move(po));
+    }
     json::array all;
     for (const engine::Violation& v : violations)
       all.push_back(json::object{{"pour_id", v.pour_id},
@@ -152,6 +160,7 @@ run_debug(Context& context, const DebugOptions& o)
                       {"time_zone", user.time_zone}}},
         {"sessions", std::move(sessions)},
         {"orphans", std::move(orphan_list)},
+        {"pours_in_missing_sessions", std::move(stray_list)},
         {"violations", std::move(all)}});
     return violations.empty() ? k_exit_ok : k_exit_problem;
   }
@@ -160,7 +169,10 @@ run_debug(Context& context, const DebugOptions& o)
             << user.time_zone << "; pours shown at their own offset\n";
   for (const orm::Session& s : data.sessions) {
     std::cout << "session " << s.id << "  " << engine::day_text(s.local_day)
-              << "  " << s.name << "  [" << origin_name(s.origin) << "]  "
+              << "  " << s.name << "  [" << origin_name(s.origin);
+    if (!s.merged_into.null())
+      std::cout << ", merged into " << *s.merged_into;
+    std::cout << "]  "
               << s.pour_count << " pours, "
               << hundredths_text(s.total_amount_coz) << " oz";
     if (const auto avg = engine::average_tenths(s.rating_sum_tenths,
@@ -179,6 +191,15 @@ run_debug(Context& context, const DebugOptions& o)
     std::cout << "orphans (no session):\n";
     for (const orm::Pour* p : orphans) {
       std::cout << pour_line(*p, bottle_of(*p)) << '\n';
+      for (const std::string& r : find(by_pour, p->id))
+        std::cout << "    !! " << r << '\n';
+    }
+  }
+  if (!strays.empty()) {
+    std::cout << "pours whose session does not exist:\n";
+    for (const orm::Pour* p : strays) {
+      std::cout << pour_line(*p, bottle_of(*p)) << "  (session "
+                << *p->session_id << ")\n";
       for (const std::string& r : find(by_pour, p->id))
         std::cout << "    !! " << r << '\n';
     }

@@ -1,7 +1,9 @@
 // test-pour-creation: the safeguard self-test. It proves, against the
 // configured database, that the write path keeps every pour in a session,
 // and removes everything it made, also when a check fails.
+#include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <random>
 
