@@ -46,6 +46,18 @@ collect(odb::result<T> r)
   return out;
 }
 
+// The object with that id, or null.
+template <typename T, typename Id>
+odb::nullable<T>
+load(odb::database& db, const Id& id)
+{
+  odb::nullable<T> out;
+  T object;
+  if (db.find<T>(id, object))
+    out = object;
+  return out;
+}
+
 template <typename T>
 odb::nullable<T>
 first_of(odb::result<T> r)
@@ -147,11 +159,7 @@ Tx::lock_user(std::int64_t user_id)
 odb::nullable<User>
 Tx::find_user(std::int64_t id)
 {
-  odb::nullable<User> out;
-  User u;
-  if (db_->find<User>(id, u))
-    out = u;
-  return out;
+  return load<User>(*db_, id);
 }
 
 odb::nullable<User>
@@ -187,11 +195,7 @@ Tx::update(const User& user)
 odb::nullable<Bottle>
 Tx::find_bottle(std::int64_t id)
 {
-  odb::nullable<Bottle> out;
-  Bottle b;
-  if (db_->find<Bottle>(id, b))
-    out = b;
-  return out;
+  return load<Bottle>(*db_, id);
 }
 
 odb::nullable<Bottle>
@@ -211,11 +215,7 @@ Tx::insert(Bottle& bottle)
 odb::nullable<Session>
 Tx::find_session(std::int64_t id)
 {
-  odb::nullable<Session> out;
-  Session s;
-  if (db_->find<Session>(id, s))
-    out = s;
-  return out;
+  return load<Session>(*db_, id);
 }
 
 std::vector<Session>
@@ -271,11 +271,7 @@ Tx::update(const Session& session)
 odb::nullable<Pour>
 Tx::find_pour(std::int64_t id)
 {
-  odb::nullable<Pour> out;
-  Pour p;
-  if (db_->find<Pour>(id, p))
-    out = p;
-  return out;
+  return load<Pour>(*db_, id);
 }
 
 odb::nullable<Pour>
@@ -380,11 +376,7 @@ Tx::orphans_of_user(std::int64_t user_id, std::size_t limit)
 odb::nullable<IdempotencyKey>
 Tx::find_idempotency_key(const std::string& key)
 {
-  odb::nullable<IdempotencyKey> out;
-  IdempotencyKey k;
-  if (db_->find<IdempotencyKey>(key, k))
-    out = k;
-  return out;
+  return load<IdempotencyKey>(*db_, key);
 }
 
 void
@@ -402,11 +394,7 @@ Tx::insert(SweepRun& run)
 odb::nullable<Lease>
 Tx::find_lease(const std::string& name)
 {
-  odb::nullable<Lease> out;
-  Lease l;
-  if (db_->find<Lease>(name, l))
-    out = l;
-  return out;
+  return load<Lease>(*db_, name);
 }
 
 void
