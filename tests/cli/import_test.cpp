@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/cli/cli_backends.hpp"
 #include "tests/support/databases.hpp"
 
 namespace pourd::test {
@@ -353,7 +354,11 @@ TEST(PoursJsonTest, UnusableFilesAreRefusedWhole)
 class ImportWriteTest : public ::testing::TestWithParam<std::string>
 {
 protected:
-  void SetUp() override { store_ = fresh_store(GetParam()); }
+  void SetUp() override
+  {
+    POURD_SKIP_UNLESS_AVAILABLE(GetParam());
+    store_ = fresh_store(GetParam());
+  }
 
   std::vector<orm::Pour> pours(const std::string& email)
   {
@@ -474,7 +479,7 @@ TEST_P(ImportWriteTest, JsonRowsCreateTheirUsersAndUseExistingBottles)
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ImportWriteTest,
-                         ::testing::ValuesIn(backends()), backend_name);
+                         ::testing::ValuesIn(cli_backends()), backend_name);
 
 } // namespace
 } // namespace pourd::test

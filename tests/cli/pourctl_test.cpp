@@ -7,6 +7,7 @@
 
 #include "config/database_url.hpp"
 #include "engine/rules.hpp"
+#include "tests/cli/cli_backends.hpp"
 #include "tests/cli/run_pourctl.hpp"
 #include "tests/support/databases.hpp"
 
@@ -33,13 +34,18 @@ class PourctlTest : public ::testing::TestWithParam<std::string>
 protected:
   void SetUp() override
   {
+    POURD_SKIP_UNLESS_AVAILABLE(GetParam());
     url_ = fresh_database_url(GetParam());
     dir_ = temp_dir();
     const RunResult r = run({"migrate"});
     ASSERT_EQ(r.status, 0) << r.err;
   }
 
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override
+  {
+    if (!dir_.empty())
+      std::filesystem::remove_all(dir_);
+  }
 
   RunResult run(const std::vector<std::string>& args)
   {
@@ -329,7 +335,7 @@ TEST_P(PourctlTest, SelfTestPassesAndLeavesNothing)
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PourctlTest,
-                         ::testing::ValuesIn(backends()), backend_name);
+                         ::testing::ValuesIn(cli_backends()), backend_name);
 
 } // namespace
 } // namespace pourd::test

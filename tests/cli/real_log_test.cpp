@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "config/database_url.hpp"
+#include "tests/cli/cli_backends.hpp"
 #include "tests/cli/run_pourctl.hpp"
 #include "tests/support/databases.hpp"
 
@@ -178,6 +179,7 @@ class RealLogTest : public ::testing::TestWithParam<Param>
 TEST_P(RealLogTest, ImportMonitorPlanFixAndCheck)
 {
   const auto& [backend, name] = GetParam();
+  POURD_SKIP_UNLESS_AVAILABLE(backend);
   const std::string path = shared_data_dir() + "/" + name;
   ASSERT_TRUE(std::filesystem::exists(path)) << path;
   const Expectation e = expect_from(path);
@@ -278,7 +280,7 @@ params()
       files.push_back(entry.path().filename().string());
   std::sort(files.begin(), files.end());
   std::vector<Param> out;
-  for (const std::string& backend : backends())
+  for (const std::string& backend : cli_backends())
     for (const std::string& f : files)
       out.emplace_back(backend, f);
   return out;
