@@ -94,6 +94,11 @@ Metrics::Metrics() : registry_(std::make_shared<pm::Registry>())
     sessions_->Add({{"origin", origin}});
   for (const char* realm : {"admin", "cron"})
     auth_failures_->Add({{"realm", realm}});
+  for (const char* kind : {"unavailable", "duplicate", "schema", "other"})
+    db_errors_->Add({{"kind", kind}});
+  for (const char* kind : {"deadlock", "timeout", "connection_lost"})
+    for (const char* retried : {"true", "false"})
+      db_retries_->Add({{"kind", kind}, {"retried", retried}});
 }
 
 Metrics::~Metrics() = default;
