@@ -242,10 +242,10 @@ TEST(DrinkLogCsvTest, UnusableFilesAreRefusedWhole)
                 .find("unknown column 'beer_name'"),
             std::string::npos);
   // A Latin-1 "ø" on line 3.
-  EXPECT_NE(file_error(k_header + "1,2020-01-01T20:00:00Z,0,A,B,,,,,,0\n"
-                                  "2,2020-01-01T21:00:00Z,0,N\xF8gne,B,,,,,,0\n",
-                       o)
-                .find("3: not valid UTF-8"),
+  const std::string latin1 = k_header +
+                             "1,2020-01-01T20:00:00Z,0,A,B,,,,,,0\n"
+                             "2,2020-01-01T21:00:00Z,0,N\xF8gne,B,,,,,,0\n";
+  EXPECT_NE(file_error(latin1, o).find("3: not valid UTF-8"),
             std::string::npos);
   EXPECT_NE(file_error("\xFF\xFE" "c\0h\0", o).find("UTF-16"),
             std::string::npos);

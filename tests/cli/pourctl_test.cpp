@@ -151,9 +151,11 @@ TEST_P(PourctlTest, BrokenFilesGetTheRightAnswer)
       {"empty.csv", "", 2, ": the file is empty"},
       {"columns.csv", "id,when,what\n1,2,3\n", 2,
        ":1: wrong header: unknown column 'id'"},
-      {"latin1.csv", k_header + good + "2,2020-01-01T21:00:00Z,60,Gl\xF6gg,P,,5,,4,,0\n",
+      {"latin1.csv",
+       k_header + good + "2,2020-01-01T21:00:00Z,60,Gl\xF6gg,P,,5,,4,,0\n",
        2, ":3: not valid UTF-8"},
-      {"utf16.csv", std::string("\xFF\xFE" "c\0", 4), 2, ": the file is UTF-16"},
+      {"utf16.csv", std::string("\xFF\xFE" "c\0", 4), 2,
+       ": the file is UTF-16"},
   };
   for (const Case& c : whole_file) {
     const RunResult r = import_csv(file(c.name, c.content));
