@@ -274,8 +274,8 @@ run(const config::Config& initial, const config::Sources& sources)
       return;
     }
     stopping = true;
-    log.info("stopping", {{"signal", signal},
-                          {"drain_s", static_cast<long long>(k_drain.count())}});
+    const long long drain_s = k_drain.count();
+    log.info("stopping", {{"signal", signal}, {"drain_s", drain_s}});
     notify_stopping();
     timer.stop();
     sweeper.stop();

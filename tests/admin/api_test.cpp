@@ -39,7 +39,8 @@ TEST(ApiTest, CurlWalkThroughGroupsTwoPoursIntoOneSession)
 
     const HttpResult user = api.post(
         "/api/users",
-        R"({"email":"Ann@Example.com","name":"Ann","time_zone":"Europe/Berlin"})");
+        R"({"email":"Ann@Example.com","name":"Ann",)"
+        R"("time_zone":"Europe/Berlin"})");
     ASSERT_EQ(user.status, 201) << user.body;
     const auto u = user.json().at("user");
     EXPECT_EQ(u.at("email"), "Ann@Example.com");
