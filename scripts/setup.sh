@@ -28,7 +28,7 @@ packages=(
   libspdlog-dev libhowardhinnant-date-dev libcli11-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3
-  systemd dpkg-dev mtail prometheus
+  systemd dpkg-dev mtail prometheus strace
 )
 if [ "$want_bench" -eq 1 ]; then
   packages+=(wrk sysbench)
