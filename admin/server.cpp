@@ -163,6 +163,7 @@ Server::Impl::accept_loop()
       co_await pause.async_wait(k_use);
       continue;
     }
+    // Limitation: a client over the limit gets a 503 but is not queued.
     if (connections.size() >= options.max_connections) {
       asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
       continue;

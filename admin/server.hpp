@@ -22,6 +22,8 @@ namespace pourd::admin {
 class Metrics;
 class Router;
 
+// Limitation: no configuration key sets these limits yet; the daemon uses
+// the defaults below, which suit an admin endpoint on a private address.
 struct ServerOptions
 {
   std::string host = "127.0.0.1";
