@@ -240,11 +240,9 @@ Engine::create_user(const NewUser& in)
 {
   std::vector<FieldError> errors;
   const std::string email = in.email;
-  check_text(email, "email", k_max_name, true, errors);
-  const auto at = email.find('@');
-  if (!email.empty() &&
-      (at == std::string::npos || at == 0 || at + 1 == email.size() ||
-       email.find_first_of(" \t\r\n,;<>") != std::string::npos))
+  if (email.empty())
+    errors.push_back({"email", "must not be empty"});
+  else if (!valid_email(email))
     errors.push_back({"email", "must be an address like name@example.com"});
   check_text(in.name, "name", k_max_name, false, errors);
   const std::string zone = in.time_zone.value_or(settings_.default_time_zone);
@@ -256,11 +254,7 @@ Engine::create_user(const NewUser& in)
 
   orm::User u;
   u.email = email;
-  u.email_key = email;
-  std::transform(u.email_key.begin(), u.email_key.end(), u.email_key.begin(),
-                 [](unsigned char c) {
-                   return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-                 });
+  u.email_key = email_key(email);
   u.name = in.name;
   u.time_zone = zone;
   u.created_at_ms = clock_();

@@ -104,19 +104,6 @@ has_control(std::string_view s)
   });
 }
 
-// The rule Engine::create_user applies, so an import never creates a
-// user the API would refuse. Limitation: it is repeated here because the
-// rules header has no email check to share yet.
-bool
-valid_email(std::string_view s)
-{
-  const auto at = s.find('@');
-  return !s.empty() && utf8_length(s).value_or(k_max_name + 1) <= k_max_name &&
-         at != 0 && at != std::string_view::npos && at + 1 < s.size() &&
-         s.find_first_of(" \t\r\n,;<>") == std::string_view::npos &&
-         !has_control(s);
-}
-
 // Refuses what no import format can be: NUL bytes, UTF-16 and invalid
 // UTF-8. Returns the text without a UTF-8 byte order mark.
 std::string_view
@@ -868,7 +855,7 @@ import_rows(orm::Store& store, const Settings& settings,
         } else {
           orm::User u;
           u.email = row.user_email;
-          u.email_key = key;
+          u.email_key = email_key(row.user_email);
           u.time_zone = zone;
           u.created_at_ms = now;
           tx.insert(u);

@@ -245,6 +245,29 @@ session_name(std::int64_t utc_ms, std::int32_t offset_min, bool recovered)
 // --------------------------------------------------------------------------
 // Values
 
+bool
+valid_email(std::string_view s)
+{
+  const auto at = s.find('@');
+  const auto length = utf8_length(s);
+  return length && *length > 0 && *length <= 255 && at != 0 &&
+         at != std::string_view::npos && at + 1 < s.size() &&
+         s.find_first_of(" \t\r\n,;<>") == std::string_view::npos &&
+         std::none_of(s.begin(), s.end(), [](unsigned char c) {
+           return c < 0x20 || c == 0x7f;
+         });
+}
+
+std::string
+email_key(std::string_view email)
+{
+  std::string key(email);
+  for (char& c : key)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return key;
+}
+
 std::optional<std::string>
 canonical_location(std::string_view text)
 {
@@ -410,6 +433,9 @@ add_to_stats(orm::Session& s, const orm::Pour& p)
   }
   s.tags = union_sets(s.tags, p.tags);
   s.companions = union_sets(s.companions, p.companions);
+  // A session without a place of its own takes its first placed pour's.
+  if (s.location.empty())
+    s.location = p.location;
 }
 
 void

@@ -70,6 +70,13 @@ std::string session_name(std::int64_t utc_ms, std::int32_t offset_min,
 // --------------------------------------------------------------------------
 // Values
 
+// An address like name@example.com: at most 255 characters of UTF-8, one
+// part before and after the '@', no spaces, separators or control bytes.
+bool valid_email(std::string_view email);
+
+// The form that makes emails unique: ASCII letters lower-cased.
+std::string email_key(std::string_view email);
+
 // Canonical location name for a case-insensitive match, else nullopt.
 std::optional<std::string> canonical_location(std::string_view text);
 
