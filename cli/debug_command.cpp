@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "admin/json.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 
@@ -21,6 +22,18 @@ struct DebugOptions
   std::string email;
   bool json = false;
 };
+
+// A pour as the API shows it, plus what an operator debugging it needs.
+json::object
+pour_view(const orm::Pour& p, const std::string& bottle_name)
+{
+  json::object o = pourd::json::to_json(p);
+  if (!bottle_name.empty())
+    o["bottle_name"] = bottle_name;
+  o["external_id"] = p.external_id.null() ? json::value(nullptr)
+                                          : json::value(*p.external_id);
+  return o;
+}
 
 struct UserData
 {
@@ -125,10 +138,10 @@ run_debug(Context& context, const DebugOptions& o)
   if (o.json) {
     json::array sessions;
     for (const orm::Session& s : data.sessions) {
-      json::object so = session_json(s);
+      json::object so = pourd::json::to_json(s);
       json::array pours;
       for (const orm::Pour* p : pours_of[s.id]) {
-        json::object po = pour_json(*p, bottle_of(*p));
+        json::object po = pour_view(*p, bottle_of(*p));
         po["violations"] = reasons_json(find(by_pour, p->id));
         pours.push_back(std::move(po));
       }
@@ -138,13 +151,13 @@ run_debug(Context& context, const DebugOptions& o)
     }
     json::array orphan_list;
     for (const orm::Pour* p : orphans) {
-      json::object po = pour_json(*p, bottle_of(*p));
+      json::object po = pour_view(*p, bottle_of(*p));
       po["violations"] = reasons_json(find(by_pour, p->id));
       orphan_list.push_back(std::move(po));
     }
     json::array stray_list;
     for (const orm::Pour* p : strays) {
-      json::object po = pour_json(*p, bottle_of(*p));
+      json::object po = pour_view(*p, bottle_of(*p));
       po["violations"] = reasons_json(find(by_pour, p->id));
       stray_list.push_back(std::move(po));
     }
@@ -169,7 +182,7 @@ run_debug(Context& context, const DebugOptions& o)
             << user.time_zone << "; pours shown at their own offset\n";
   for (const orm::Session& s : data.sessions) {
     std::cout << "session " << s.id << "  " << engine::day_text(s.local_day)
-              << "  " << s.name << "  [" << origin_name(s.origin);
+              << "  " << s.name << "  [" << pourd::json::origin_text(s.origin);
     if (!s.merged_into.null())
       std::cout << ", merged into " << *s.merged_into;
     std::cout << "]  "

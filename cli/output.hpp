@@ -1,5 +1,6 @@
 // Output helpers shared by the commands: numbers the way operators read
-// them, JSON views of the model, and progress lines on a terminal.
+// them, JSON documents, and progress lines on a terminal. The JSON views of
+// the model are pourd's own (admin/json.hpp), so both tools agree.
 #pragma once
 
 #include <chrono>
@@ -22,13 +23,6 @@ std::string tenths_text(std::int64_t value);
 std::string age_text(std::int64_t ms);
 
 std::int64_t now_ms();
-
-const char* origin_name(std::int32_t origin);
-
-// The API's session and pour objects (API.md); `bottle_name` may be empty.
-boost::json::object session_json(const orm::Session& session);
-boost::json::object pour_json(const orm::Pour& pour,
-                              const std::string& bottle_name);
 
 // One compact document and a newline on stdout, for scripts and jq.
 void print_json(const boost::json::value& value);
