@@ -271,6 +271,11 @@ def main():
         run_checks(args, proc, notes, base, stop_timeout, env, state, port)
     finally:
         if proc.poll() is None:
+            # Under strace, killing strace alone would leave pourd running.
+            try:
+                os.kill(daemon_pid(proc, args.strace), signal.SIGKILL)
+            except (Failure, OSError):
+                pass
             proc.kill()
             proc.wait()
         notes.close()
