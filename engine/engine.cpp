@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace pourd::engine {
@@ -120,11 +121,12 @@ absorb(orm::Session& survivor, const orm::Session& merged)
   survivor.companions = union_sets(survivor.companions, merged.companions);
 }
 
+// Ids of the sessions a write created, added pours to, or merged away.
 struct DayOutcome
 {
-  std::int64_t created = 0;
-  std::int64_t reused = 0;
-  std::int64_t merged = 0;
+  std::vector<std::int64_t> created;
+  std::vector<std::int64_t> reused;
+  std::vector<std::int64_t> merged;
 };
 
 // Puts `pours` (all of one user and one local day) into that day's
@@ -169,7 +171,7 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     tx.insert(s);
     for (orm::Pour* p : group)
       p->session_id = s.id;
-    ++out.created;
+    out.created.push_back(s.id);
     if (fault)
       fault("session_created");
   }
@@ -186,7 +188,7 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     gone.merged_into = survivor.id;
     tx.update(gone);
     recompute[*plan.merged_into[i]] = true;
-    ++out.merged;
+    out.merged.push_back(gone.id);
   }
 
   for (std::size_t i = 0; i < sessions.size(); ++i)
@@ -216,7 +218,7 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
         add_to_stats(sessions[i], *p);
     }
     tx.update(sessions[i]);
-    ++out.reused;
+    out.reused.push_back(sessions[i].id);
   }
   return out;
 }
@@ -615,10 +617,12 @@ Engine::recover(const RecoveryOptions& options)
   report.users = static_cast<std::int64_t>(users.size());
   const std::size_t batch = std::max<std::size_t>(1, options.batch);
 
-  // Groups a user's orphans by local day and applies each day's plan.
-  // Returns the number of pours handled.
+  // Groups a user's orphans by local day and applies each day's plan
+  // (execute) or counts what it would do (dry run). Returns the number of
+  // pours handled.
   auto fix_user = [&](orm::Tx& tx, std::int64_t user_id, std::size_t limit,
-                      RecoveryReport& delta) -> std::size_t {
+                      RecoveryReport& delta,
+                      DayOutcome& written) -> std::size_t {
     auto pours = tx.orphans_of_user(user_id, limit);
     std::map<std::int32_t, std::vector<orm::Pour*>> days;
     for (orm::Pour& p : pours) {
@@ -642,12 +646,16 @@ Engine::recover(const RecoveryOptions& options)
     for (auto& [day, day_pours] : days) {
       auto& sessions = sessions_by_day[day];
       if (options.execute) {
-        const DayOutcome o =
-            apply_day(tx, sessions, day_pours, false, orm::Origin::recovered,
-                      now, settings_, fault_);
-        delta.sessions_created += o.created;
-        delta.sessions_reused += o.reused;
-        delta.sessions_merged += o.merged;
+        DayOutcome o = apply_day(tx, sessions, day_pours, false,
+                                 orm::Origin::recovered, now, settings_,
+                                 fault_);
+        auto append = [](std::vector<std::int64_t>& to,
+                         const std::vector<std::int64_t>& from) {
+          to.insert(to.end(), from.begin(), from.end());
+        };
+        append(written.created, o.created);
+        append(written.reused, o.reused);
+        append(written.merged, o.merged);
       } else {
         std::vector<std::int64_t> times;
         for (const orm::Pour* p : day_pours)
@@ -671,7 +679,8 @@ Engine::recover(const RecoveryOptions& options)
       RecoveryReport delta;
       store_.transact([&](orm::Tx& tx) {
         delta = RecoveryReport{};
-        fix_user(tx, user_id, SIZE_MAX, delta);
+        DayOutcome unused;
+        fix_user(tx, user_id, SIZE_MAX, delta, unused);
       });
       report.fixed += delta.fixed;
       report.sessions_created += delta.sessions_created;
@@ -683,14 +692,19 @@ Engine::recover(const RecoveryOptions& options)
   }
 
   // Each batch is one transaction over users in ascending id order (the
-  // lock order of every writer), handling at most `batch` pours.
+  // lock order of every writer), handling at most `batch` pours. Sessions
+  // are counted once per run, as a dry run counts them: one that a batch
+  // created and a later batch extended was created, not reused.
+  std::set<std::int64_t> created, reused, merged;
   std::size_t next = 0;
   bool go_on = true;
   while (next < users.size() && go_on) {
     RecoveryReport delta;
+    DayOutcome written;
     std::size_t next_after = next;
     store_.transact([&](orm::Tx& tx) {
       delta = RecoveryReport{};
+      written = DayOutcome{};
       next_after = next;
       std::size_t budget = batch;
       while (budget > 0 && next_after < users.size()) {
@@ -701,7 +715,8 @@ Engine::recover(const RecoveryOptions& options)
           ++next_after;
           continue;
         }
-        const std::size_t done = fix_user(tx, user_id, budget, delta);
+        const std::size_t done =
+            fix_user(tx, user_id, budget, delta, written);
         if (done < budget)
           ++next_after;
         budget -= done;
@@ -710,10 +725,19 @@ Engine::recover(const RecoveryOptions& options)
     next = next_after;
     if (delta.fixed == 0)
       continue; // the last user's orphans ended exactly at a batch edge
+    created.insert(written.created.begin(), written.created.end());
+    for (std::int64_t id : written.reused)
+      if (!created.count(id))
+        reused.insert(id);
+    for (std::int64_t id : written.merged) {
+      if (created.erase(id) == 0)
+        merged.insert(id);
+      reused.erase(id);
+    }
     report.fixed += delta.fixed;
-    report.sessions_created += delta.sessions_created;
-    report.sessions_reused += delta.sessions_reused;
-    report.sessions_merged += delta.sessions_merged;
+    report.sessions_created = static_cast<std::int64_t>(created.size());
+    report.sessions_reused = static_cast<std::int64_t>(reused.size());
+    report.sessions_merged = static_cast<std::int64_t>(merged.size());
     ++report.batches;
     if (options.on_batch)
       go_on = options.on_batch(report);

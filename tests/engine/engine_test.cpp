@@ -292,6 +292,9 @@ TEST_P(EngineTest, OrphansAreFoundAndRecoveredByTheSameRules)
   EXPECT_EQ(done.fixed, 4);
   EXPECT_EQ(done.remaining, 0);
   EXPECT_EQ(done.sessions_created, 2);
+  // The 20:00 orphan joins a session the first batch created: the run
+  // still counts one reused session, as the dry run did.
+  EXPECT_EQ(done.sessions_reused, plan.sessions_reused);
   EXPECT_EQ(done.batches, 2);
   EXPECT_EQ(engine().orphans().count, 0);
   EXPECT_TRUE(engine().check().empty());
