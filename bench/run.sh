@@ -11,7 +11,8 @@ set -euo pipefail
 
 quick=0
 if [ "${1:-}" = "--quick" ]; then quick=1; shift; fi
-build=${1:-$(dirname "$0")/../build}
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
 bin=$build/bin
 
 pours=1000000; users=10000; min_time=0.5
@@ -39,4 +40,11 @@ if [ -n "${POURD_TEST_MYSQL_URL:-}" ]; then
     -e "DROP DATABASE $db"
 else
   echo "== orphan sweep, MariaDB: skipped (no POURD_TEST_MYSQL_URL)"
+fi
+
+echo "== HTTP pour creation and resources"
+if [ $quick -eq 1 ]; then
+  "$here/http_bench.sh" --quick "$build"
+else
+  "$here/http_bench.sh" "$build"
 fi

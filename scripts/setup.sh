@@ -1,16 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that pourd, its tests and its tools need.
 # Idempotent: when everything is present it checks and exits in a second.
-# Works as root or through sudo. Usage: scripts/setup.sh [--with-bench]
+# Works as root or through sudo. Usage: scripts/setup.sh
 set -euo pipefail
 
-want_bench=0
-for arg in "$@"; do
-  case "$arg" in
-    --with-bench) want_bench=1 ;;
-    *) echo "setup: unknown option '$arg'" >&2; exit 2 ;;
-  esac
-done
+[ $# -eq 0 ] || { echo "setup: takes no arguments" >&2; exit 2; }
 
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
@@ -20,19 +14,18 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# Packages from Debian 12 itself.
+# Packages from Debian 12 itself: build, libraries, the test database,
+# and the tools tests and benchmarks drive (systemd-analyze, dpkg-shlibdeps,
+# mtail, promtool, strace, wrk, sysbench).
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
-  tzdata odb libsqlite3-dev libmariadb-dev libmariadb-dev-compat mariadb-server mariadb-client
+  tzdata odb libsqlite3-dev libmariadb-dev libmariadb-dev-compat
+  mariadb-server mariadb-client
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libhowardhinnant-date-dev libcli11-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3
-  systemd dpkg-dev mtail prometheus strace
+  python3 systemd dpkg-dev mtail prometheus strace wrk sysbench
 )
-if [ "$want_bench" -eq 1 ]; then
-  packages+=(wrk sysbench)
-fi
 
 # The ODB runtime exists only in Debian 11; its GCC 10 builds link fine
 # against Debian 12's libc and libstdc++. Pinned low so nothing else moves.
@@ -91,8 +84,11 @@ fi
 if [ ${#need_odb[@]} -gt 0 ]; then
   run apt-get install -y -q --no-install-recommends -t bullseye "${need_odb[@]}"
 fi
-# The packaged server starts itself on install; tests run their own.
+# Packaged servers start themselves on install; tests run their own
+# MariaDB and call mtail and promtool as plain commands.
 if command -v systemctl >/dev/null 2>&1; then
-  systemctl disable --now mariadb >/dev/null 2>&1 || true
+  for unit in mariadb mtail prometheus; do
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
 fi
 echo "setup: done"

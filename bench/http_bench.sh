@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# HTTP pour creation and pourd's resources, each next to the raw limit of
+# the same database measured in the same run.
+#
+#   bench/http_bench.sh [--quick] [BUILD_DIR]
+#
+# Rows: pours/s through HTTP at 16 and 64 connections on MariaDB next to
+# sysbench oltp_write_only at the same concurrency on the same server;
+# pours/s on SQLite next to raw single-row insert transactions; peak and
+# idle memory; time from start to READY. The MariaDB rows need
+# POURD_TEST_MYSQL_URL and POURD_TEST_MYSQL_SOCKET (scripts/with-mariadb.sh).
+# --quick runs each load for seconds so CI keeps the script working.
+set -euo pipefail
+
+quick=0
+if [ "${1:-}" = "--quick" ]; then quick=1; shift; fi
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
+bin=$build/bin
+duration=30; users=200
+if [ $quick -eq 1 ]; then duration=2; users=20; fi
+
+for tool in wrk curl python3; do
+  command -v $tool >/dev/null || { echo "http_bench: $tool missing" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/pourd-http-bench.XXXXXX)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$((30000 + RANDOM % 20000))
+token=bench-$RANDOM$RANDOM
+base=http://127.0.0.1:$port
+
+start_pourd() {
+  rm -rf "$work/state"
+  "$bin/pourd" --database="$1" --state-dir="$work/state" \
+    --listen=127.0.0.1:$port --admin-token=$token --sweep-interval=0 \
+    --log-level=warn >>"$work/pourd.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    curl -fs $base/healthz >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "http_bench: pourd did not start:" >&2
+  tail -n 20 "$work/pourd.log" >&2
+  exit 1
+}
+
+stop_pourd() {
+  kill -TERM "$pid"
+  wait "$pid" || { echo "http_bench: pourd exited $?" >&2; exit 1; }
+  pid=
+}
+
+# Users 1..N with bottle N each, so the wrk script can pick them by number.
+seed() {
+  for i in $(seq "$users"); do
+    curl -fsS -o /dev/null -H "Authorization: Bearer $token" \
+      -d "{\"email\":\"bench$i@example.com\",\"time_zone\":\"Europe/Oslo\"}" \
+      $base/api/users
+    curl -fsS -o /dev/null -H "Authorization: Bearer $token" \
+      -d "{\"user_id\":$i,\"name\":\"House\",\"price\":40}" \
+      $base/api/bottles
+  done
+}
+
+kb() { awk -v k="$1:" '$1 == k {print $2}' /proc/$pid/status; }
+
+# wrk CONNECTIONS -> "requests/s p50_ms p99_ms errors"
+load() {
+  POURD_BENCH_USERS=$users POURD_BENCH_TOKEN=$token \
+    wrk -t2 -c"$1" -d"${duration}s" --latency -s "$here/pour.lua" $base \
+    >"$work/wrk.txt"
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
+      if (v ~ /s$/) return v * 1000; return v
+    }
+    /Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { errors += $NF }
+    /Socket errors/ { for (i = 4; i <= NF; i += 2) errors += $i }
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, errors }
+  ' "$work/wrk.txt"
+}
+
+row() { printf '%-40s %12s %12s %8s  %s\n' "$@"; }
+
+echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores," \
+     "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "== pourd $("$bin/pourd" --version 2>&1 | head -n1), wrk $(wrk -v 2>&1 |
+     head -n1 | awk '{print $2}'), ${duration}s per load, $users users"
+row "row" "pourd" "baseline" "ratio" "target"
+
+if [ -n "${POURD_TEST_MYSQL_URL:-}" ]; then
+  command -v sysbench >/dev/null || { echo "http_bench: sysbench missing" >&2; exit 1; }
+  sql() { mariadb --no-defaults --socket="$POURD_TEST_MYSQL_SOCKET" -uroot -e "$1"; }
+  db=pourd_http_$$; sb=sbtest_$$
+  sql "CREATE DATABASE $db CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+       CREATE DATABASE $sb"
+  sysbench_args=(oltp_write_only --db-driver=mysql
+    --mysql-socket="$POURD_TEST_MYSQL_SOCKET" --mysql-user=root
+    --mysql-db=$sb --tables=4 --table-size=10000)
+  sysbench "${sysbench_args[@]}" prepare >/dev/null
+
+  start_pourd "${POURD_TEST_MYSQL_URL%/*}/$db"
+  seed
+  idle=$(kb VmRSS)
+  for c in 16 64; do
+    read -r rps p50 p99 errors < <(load $c)
+    tps=$(sysbench "${sysbench_args[@]}" --threads=$c --time=$duration \
+            run | awk -F'[(]' '/transactions:/ {print $2+0}')
+    ratio=$(awk -v a="$rps" -v b="$tps" 'BEGIN {printf "%.2f", a / b}')
+    row "MariaDB pours/s, $c connections" "$rps" "$tps tx/s" "$ratio" ">= 0.60"
+    row "  p50 / p99 latency ms" "$p50 / $p99" "" "" \
+        "$([ $c = 64 ] && echo 'p99 < 50')"
+    row "  errors" "$errors" "" "" "0"
+  done
+  peak=$(kb VmHWM)
+  stop_pourd
+  row "peak RSS under load, MiB" "$((peak / 1024))" "" "" "<= 64"
+  row "idle RSS, MiB" "$((idle / 1024))" "" "" "<= 16"
+  sql "DROP DATABASE $db; DROP DATABASE $sb"
+else
+  echo "(MariaDB rows skipped: no POURD_TEST_MYSQL_URL)"
+fi
+
+start_pourd "sqlite://$work/state/pourd.db"
+seed
+read -r rps p50 p99 errors < <(load 16)
+stop_pourd
+raw=$("$bin/sqlite_raw_bench" "$work/raw.db" "$duration")
+ratio=$(awk -v a="$rps" -v b="$raw" 'BEGIN {printf "%.2f", a / b}')
+row "SQLite pours/s, 16 connections" "$rps" "$raw tx/s" "$ratio" ">= 0.50"
+row "  p50 / p99 latency ms, errors" "$p50 / $p99" "" "" "$errors errors"
+
+rm -rf "$work/ready"
+ready=$(python3 "$here/ready_time.py" "$bin/pourd" \
+          --database="sqlite://$work/ready.db" --state-dir="$work/ready" \
+          --listen=127.0.0.1:$port --sweep-interval=0)
+row "start to READY on SQLite, ms" "$ready" "" "" "< 200"
