@@ -1,5 +1,7 @@
 #include "engine/import.hpp"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -9,8 +11,6 @@
 #include <set>
 #include <unordered_map>
 #include <utility>
-
-#include <boost/json.hpp>
 
 namespace pourd::engine {
 
@@ -99,9 +99,8 @@ parse_whole(std::string_view s)
 bool
 has_control(std::string_view s)
 {
-  return std::any_of(s.begin(), s.end(), [](unsigned char c) {
-    return c < 0x20 || c == 0x7f;
-  });
+  return std::any_of(s.begin(), s.end(),
+                     [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 // Refuses what no import format can be: NUL bytes, UTF-16 and invalid
@@ -109,9 +108,8 @@ has_control(std::string_view s)
 std::string_view
 check_encoding(std::string_view text)
 {
-  if (text.size() >= 2 &&
-      ((text[0] == '\xFF' && text[1] == '\xFE') ||
-       (text[0] == '\xFE' && text[1] == '\xFF')))
+  if (text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') ||
+                           (text[0] == '\xFE' && text[1] == '\xFF')))
     throw ImportFileError(0, "the file is UTF-16 encoded; convert it to "
                              "UTF-8 (for example with iconv)");
   if (text.substr(0, 3) == "\xEF\xBB\xBF")
@@ -185,8 +183,8 @@ dedupe(ParsedFile& parsed)
   std::vector<ImportRow> kept;
   kept.reserve(parsed.rows.size());
   for (ImportRow& row : parsed.rows) {
-    const std::string key = lower_ascii(row.user_email) + '\n' +
-                            row.external_id;
+    const std::string key =
+        lower_ascii(row.user_email) + '\n' + row.external_id;
     const auto [it, inserted] = first.emplace(key, kept.size());
     if (inserted) {
       kept.push_back(std::move(row));
@@ -196,17 +194,15 @@ dedupe(ParsedFile& parsed)
     if (earlier.same_values(row))
       ++parsed.duplicates;
     else
-      parsed.errors.push_back(
-          {row.line, "external id '" + row.external_id +
-                         "' was already used on line " +
-                         std::to_string(earlier.line) +
-                         " with different values"});
+      parsed.errors.push_back({row.line, "external id '" + row.external_id +
+                                             "' was already used on line " +
+                                             std::to_string(earlier.line) +
+                                             " with different values"});
   }
   parsed.rows = std::move(kept);
-  std::stable_sort(parsed.errors.begin(), parsed.errors.end(),
-                   [](const RowError& a, const RowError& b) {
-                     return a.line < b.line;
-                   });
+  std::stable_sort(
+      parsed.errors.begin(), parsed.errors.end(),
+      [](const RowError& a, const RowError& b) { return a.line < b.line; });
 }
 
 // --------------------------------------------------------------------------
@@ -215,10 +211,17 @@ dedupe(ParsedFile& parsed)
 const std::vector<std::string>&
 csv_columns()
 {
-  static const std::vector<std::string> columns = {
-      "checkin_id", "created_at_utc", "tz_offset_minutes", "drink_name",
-      "producer",   "style",          "abv",               "serving_type",
-      "rating",     "venue_category", "comment_length"};
+  static const std::vector<std::string> columns = {"checkin_id",
+                                                   "created_at_utc",
+                                                   "tz_offset_minutes",
+                                                   "drink_name",
+                                                   "producer",
+                                                   "style",
+                                                   "abv",
+                                                   "serving_type",
+                                                   "rating",
+                                                   "venue_category",
+                                                   "comment_length"};
   return columns;
 }
 
@@ -254,8 +257,8 @@ public:
                                    "; expected " + expected_header());
   }
 
-  std::string_view
-  get(const std::vector<std::string>& fields, const std::string& name) const
+  std::string_view get(const std::vector<std::string>& fields,
+                       const std::string& name) const
   {
     return trim(fields[index_.at(name)]);
   }
@@ -452,9 +455,8 @@ json_row(const json::value& value, std::size_t line,
   }
   const json::object& o = value.as_object();
   static const std::set<std::string> known = {
-      "user_email", "bottle_name", "poured_at", "amount_oz",
-      "rating",     "notes",       "location",  "tags",
-      "companions", "external_id"};
+      "user_email", "bottle_name", "poured_at", "amount_oz",  "rating",
+      "notes",      "location",    "tags",      "companions", "external_id"};
   for (const auto& member : o)
     if (!known.count(std::string(member.key())))
       errors.push_back("unknown field '" + std::string(member.key()) + "'");
@@ -476,8 +478,8 @@ json_row(const json::value& value, std::size_t line,
   ImportRow row;
   row.line = line;
 
-  row.user_email = std::string(trim(text("user_email",
-                                         options.user_email.empty())));
+  row.user_email =
+      std::string(trim(text("user_email", options.user_email.empty())));
   if (row.user_email.empty())
     row.user_email = options.user_email;
   if (!row.user_email.empty() && !valid_email(row.user_email))
@@ -520,8 +522,7 @@ json_row(const json::value& value, std::size_t line,
     // On pourd's own scale a rating has at most one decimal (DESIGN 1.7);
     // other scales are rounded onto it.
     const bool one_decimal =
-        scale != 10 ||
-        (r && std::abs(*r * 10 - std::round(*r * 10)) < 1e-9);
+        scale != 10 || (r && std::abs(*r * 10 - std::round(*r * 10)) < 1e-9);
     if (!tenths)
       errors.push_back("rating must be a number from 0 to " +
                        json::serialize(json::value(scale)));
@@ -533,8 +534,8 @@ json_row(const json::value& value, std::size_t line,
 
   row.notes = text("notes", false);
   if (utf8_length(row.notes).value_or(0) > k_max_notes)
-    errors.push_back("notes must be at most " +
-                     std::to_string(k_max_notes) + " characters");
+    errors.push_back("notes must be at most " + std::to_string(k_max_notes) +
+                     " characters");
 
   const std::string location = text("location", false);
   if (!location.empty()) {
@@ -556,8 +557,7 @@ json_row(const json::value& value, std::size_t line,
   for (const FieldError& e : set_errors)
     errors.push_back(e.field + " " + e.message);
 
-  if (const json::value* v = o.if_contains("external_id");
-      v && !v->is_null()) {
+  if (const json::value* v = o.if_contains("external_id"); v && !v->is_null()) {
     if (v->is_string())
       row.external_id = std::string(trim(v->as_string()));
     else if (v->is_int64() || v->is_uint64())
@@ -607,8 +607,7 @@ ImportRow::same_values(const ImportRow& o) const
 std::optional<std::int32_t>
 scale_rating(double rating, double scale)
 {
-  if (!std::isfinite(rating) || !(scale > 0) || rating < 0 ||
-      rating > scale)
+  if (!std::isfinite(rating) || !(scale > 0) || rating < 0 || rating > scale)
     return std::nullopt;
   // The small nudge keeps exact halves (3.25 of 5 is 6.5) from rounding
   // down through binary floating point error.
@@ -654,8 +653,8 @@ read_csv_record(std::string_view text, std::size_t& pos, std::size_t& line,
       field.clear();
       after_quote = false;
       ++pos;
-    } else if (c == '\n' || (c == '\r' && pos + 1 < text.size() &&
-                             text[pos + 1] == '\n')) {
+    } else if (c == '\n' ||
+               (c == '\r' && pos + 1 < text.size() && text[pos + 1] == '\n')) {
       pos += c == '\r' ? 2 : 1;
       ++line;
       fields.push_back(std::move(field));
@@ -702,9 +701,8 @@ parse_drink_log_csv(std::string_view text, const ImportOptions& options)
   std::string error;
 
   // Blank lines before the header are tolerated, not data.
-  while (pos < text.size() && trim(text.substr(pos, text.find('\n', pos) -
-                                                         pos))
-                                  .empty()) {
+  while (pos < text.size() &&
+         trim(text.substr(pos, text.find('\n', pos) - pos)).empty()) {
     const std::size_t nl = text.find('\n', pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line;
@@ -731,10 +729,10 @@ parse_drink_log_csv(std::string_view text, const ImportOptions& options)
       continue; // a blank line
     ++parsed.read;
     if (fields.size() != width) {
-      parsed.errors.push_back(
-          {start, "expected " + std::to_string(width) + " fields, found " +
-                      std::to_string(fields.size()) +
-                      " (a comma in an unquoted field?)"});
+      parsed.errors.push_back({start, "expected " + std::to_string(width) +
+                                          " fields, found " +
+                                          std::to_string(fields.size()) +
+                                          " (a comma in an unquoted field?)"});
       continue;
     }
     std::vector<std::string> errors;
@@ -768,8 +766,7 @@ parse_pours_json(std::string_view text, const ImportOptions& options)
   const json::array& items = root.as_array();
   ParsedFile parsed;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::size_t line =
-        i < offsets.size() ? line_at(text, offsets[i]) : 0;
+    const std::size_t line = i < offsets.size() ? line_at(text, offsets[i]) : 0;
     ++parsed.read;
     std::vector<std::string> errors;
     if (auto row = json_row(items[i], line, options, errors))
@@ -879,8 +876,8 @@ import_rows(orm::Store& store, const Settings& settings,
         } else if (auto jt = new_bottles.find(bottle_key);
                    jt != new_bottles.end()) {
           bottle = jt->second;
-        } else if (auto found = tx.find_bottle_by_name(user.id,
-                                                       row.bottle_name);
+        } else if (auto found =
+                       tx.find_bottle_by_name(user.id, row.bottle_name);
                    !found.null()) {
           bottle = {found->id, found->price_minor, found->volume_ml};
           new_bottles[bottle_key] = bottle;
@@ -903,8 +900,8 @@ import_rows(orm::Store& store, const Settings& settings,
         p.utc_offset_min = row.offset_min
                                ? *row.offset_min
                                : zone_offset(user.time_zone, row.utc_ms);
-        p.local_day = local_day(row.utc_ms, p.utc_offset_min,
-                                settings.day_boundary_min);
+        p.local_day =
+            local_day(row.utc_ms, p.utc_offset_min, settings.day_boundary_min);
         p.amount_coz = row.amount_coz;
         if (row.rating_tenths)
           p.rating_tenths = *row.rating_tenths;

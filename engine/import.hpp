@@ -7,6 +7,9 @@
 // external id, so importing a file twice adds nothing.
 #pragma once
 
+#include "engine/rules.hpp"
+#include "orm/store.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -15,9 +18,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "engine/rules.hpp"
-#include "orm/store.hpp"
 
 namespace pourd::engine {
 
@@ -52,8 +52,7 @@ class ImportFileError : public std::runtime_error
 public:
   ImportFileError(std::size_t line, const std::string& what)
       : std::runtime_error(what), line_(line)
-  {
-  }
+  {}
 
   // The line the problem was found on; 0 when it is about the whole file.
   std::size_t line() const { return line_; }
@@ -110,9 +109,8 @@ ParsedFile parse_pours_json(std::string_view text,
 // Splits one CSV record starting at `pos` (RFC 4180 quoting; fields may
 // span lines). Advances `pos` past the record and `line` past its line
 // breaks. False with `error` set on an unterminated quote or a stray one.
-bool read_csv_record(std::string_view text, std::size_t& pos,
-                     std::size_t& line, std::vector<std::string>& fields,
-                     std::string& error);
+bool read_csv_record(std::string_view text, std::size_t& pos, std::size_t& line,
+                     std::vector<std::string>& fields, std::string& error);
 
 // Maps `rating` on 0..`scale` onto tenths of 0..10, rounded half up.
 std::optional<std::int32_t> scale_rating(double rating, double scale);

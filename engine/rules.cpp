@@ -253,9 +253,8 @@ valid_email(std::string_view s)
   return length && *length > 0 && *length <= 255 && at != 0 &&
          at != std::string_view::npos && at + 1 < s.size() &&
          s.find_first_of(" \t\r\n,;<>") == std::string_view::npos &&
-         std::none_of(s.begin(), s.end(), [](unsigned char c) {
-           return c < 0x20 || c == 0x7f;
-         });
+         std::none_of(s.begin(), s.end(),
+                      [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 std::string

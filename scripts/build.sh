@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# ccache matches compiles across checkouts in other folders.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
+
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 if [ ! -f build/CMakeCache.txt ]; then

@@ -24,7 +24,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libhowardhinnant-date-dev libcli11-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 systemd dpkg-dev mtail prometheus strace wrk sysbench
+  python3 systemd dpkg-dev mtail prometheus strace wrk sysbench clang-format
 )
 
 # The ODB runtime exists only in Debian 11; its GCC 10 builds link fine

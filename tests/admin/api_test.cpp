@@ -1,11 +1,10 @@
 // The admin API end to end: the real pourd binary on loopback, on every
 // backend of the run.
-#include <gtest/gtest.h>
-
-#include <boost/json/serialize.hpp>
-
 #include "tests/admin/fixture.hpp"
 #include "tests/support/databases.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
 
 namespace pourd::test {
 namespace {
@@ -37,10 +36,9 @@ TEST(ApiTest, CurlWalkThroughGroupsTwoPoursIntoOneSession)
     ASSERT_TRUE(run.daemon->started());
     const Api& api = *run.api;
 
-    const HttpResult user = api.post(
-        "/api/users",
-        R"({"email":"Ann@Example.com","name":"Ann",)"
-        R"("time_zone":"Europe/Berlin"})");
+    const HttpResult user =
+        api.post("/api/users", R"({"email":"Ann@Example.com","name":"Ann",)"
+                               R"("time_zone":"Europe/Berlin"})");
     ASSERT_EQ(user.status, 201) << user.body;
     const auto u = user.json().at("user");
     EXPECT_EQ(u.at("email"), "Ann@Example.com");
@@ -102,8 +100,8 @@ TEST(ApiTest, CurlWalkThroughGroupsTwoPoursIntoOneSession)
     EXPECT_EQ(s.at("companions"), bj::array{});
     EXPECT_TRUE(s.as_object().contains("location"));
 
-    const HttpResult other_month = api.get(
-        "/api/users/" + std::to_string(uid) + "/sessions?from=2027-01-01");
+    const HttpResult other_month = api.get("/api/users/" + std::to_string(uid) +
+                                           "/sessions?from=2027-01-01");
     ASSERT_EQ(other_month.status, 200);
     EXPECT_TRUE(other_month.json().at("sessions").as_array().empty());
 
@@ -136,9 +134,9 @@ TEST(ApiTest, CurrentSessionIsCreatedOnceThenReused)
     EXPECT_EQ(s.at("location"), "Home");
     EXPECT_EQ(s.at("tags"), bj::array{"friday"});
 
-    const HttpResult again = api.post(
-        "/api/sessions/current",
-        R"({"user_id":)" + std::to_string(uid) + R"(,"tags":["late"]})");
+    const HttpResult again = api.post("/api/sessions/current",
+                                      R"({"user_id":)" + std::to_string(uid) +
+                                          R"(,"tags":["late"]})");
     ASSERT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(again.json().at("session").at("id"), s.at("id"));
     EXPECT_EQ(again.json().at("session").at("tags"),

@@ -1,11 +1,11 @@
 // Requests the admin endpoint must refuse: each gets the right status and
 // a problem body, and none of them writes anything.
+#include "tests/admin/fixture.hpp"
+#include "tests/support/databases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
-
-#include "tests/admin/fixture.hpp"
-#include "tests/support/databases.hpp"
 
 namespace pourd::test {
 namespace {
@@ -38,6 +38,8 @@ table()
   auto pour = [&](const std::string& extra) {
     return "{" + ok_pour + (extra.empty() ? "" : "," + extra) + "}";
   };
+  // One request a line reads best as a table.
+  // clang-format off
   return {
       {"malformed JSON", "POST", "/api/pours", R"({"user_id":)", {400}},
       {"trailing garbage", "POST", "/api/pours", pour("") + "x", {400}},
@@ -146,6 +148,7 @@ table()
        "\r\n\r\n11000\r\n" +
            big(0x11000) + "\r\n0\r\n\r\n"},
   };
+  // clang-format on
 }
 
 TEST(BadRequestTest, EveryBadRequestIsRefusedAndWritesNothing)
@@ -210,8 +213,7 @@ TEST(BadRequestTest, ValidationNamesEveryBadField)
   for (const auto& e : v.at("errors").as_array())
     fields.insert(std::string(e.at("field").as_string()));
   EXPECT_EQ(fields, (std::set<std::string>{"extra", "user_id", "bottle_id",
-                                           "amount_oz", "tags[0]",
-                                           "tags[2]"}));
+                                           "amount_oz", "tags[0]", "tags[2]"}));
 }
 
 } // namespace

@@ -1,12 +1,12 @@
 // The cron route and the timer sweep, against orphans written behind the
 // daemon's back.
+#include "tests/admin/fixture.hpp"
+#include "tests/support/databases.hpp"
+
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
-
-#include "tests/admin/fixture.hpp"
-#include "tests/support/databases.hpp"
 
 namespace pourd::test {
 namespace {
@@ -16,8 +16,8 @@ const std::string k_cron = "/api/cron/check-orphaned-pours";
 // Inserts `n` orphans for the user: pours with no session, as a legacy
 // import or another writer would leave them.
 void
-insert_orphans(orm::Store& store, std::int64_t user, std::int64_t bottle,
-               int n, std::int64_t first_ms)
+insert_orphans(orm::Store& store, std::int64_t user, std::int64_t bottle, int n,
+               std::int64_t first_ms)
 {
   store.transact([&](orm::Tx& tx) {
     for (int i = 0; i < n; ++i) {
@@ -47,13 +47,13 @@ TEST(CronTest, TokenIsCheckedAndTheSweepAnswersCounts)
     const HttpResult wrong =
         http(port, "POST", k_cron, "", {{"Authorization", "Bearer nope"}});
     EXPECT_EQ(wrong.status, 401);
-    const HttpResult case_of_token = http(
-        port, "GET", k_cron,
-        "", {{"Authorization", "Bearer CRON-SECRET-FOR-TESTS"}});
+    const HttpResult case_of_token =
+        http(port, "GET", k_cron, "",
+             {{"Authorization", "Bearer CRON-SECRET-FOR-TESTS"}});
     EXPECT_EQ(case_of_token.status, 401);
-    const HttpResult admin = http(
-        port, "GET", k_cron, "",
-        {{"Authorization", "Bearer " + run.daemon->admin_token()}});
+    const HttpResult admin =
+        http(port, "GET", k_cron, "",
+             {{"Authorization", "Bearer " + run.daemon->admin_token()}});
     EXPECT_EQ(admin.status, 401);
 
     auto store = run.open_store();
@@ -61,9 +61,9 @@ TEST(CronTest, TokenIsCheckedAndTheSweepAnswersCounts)
     ASSERT_EQ(count_rows(*store).orphans, 4u);
 
     // The scheme name is case-insensitive.
-    const HttpResult ok = http(port, "POST", k_cron, "",
-                               {{"Authorization",
-                                 std::string("bEaReR ") + k_cron_secret}});
+    const HttpResult ok =
+        http(port, "POST", k_cron, "",
+             {{"Authorization", std::string("bEaReR ") + k_cron_secret}});
     ASSERT_EQ(ok.status, 200) << ok.body;
     const auto v = ok.json();
     EXPECT_EQ(v.at("orphaned_pours_found"), 4);
@@ -73,9 +73,9 @@ TEST(CronTest, TokenIsCheckedAndTheSweepAnswersCounts)
     EXPECT_TRUE(v.at("timestamp").is_string());
     EXPECT_EQ(count_rows(*store).orphans, 0u);
 
-    const HttpResult get = http(port, "GET", k_cron, "",
-                                {{"Authorization",
-                                  std::string("Bearer ") + k_cron_secret}});
+    const HttpResult get =
+        http(port, "GET", k_cron, "",
+             {{"Authorization", std::string("Bearer ") + k_cron_secret}});
     ASSERT_EQ(get.status, 200);
     EXPECT_EQ(get.json().at("orphaned_pours_found"), 0);
 
@@ -162,8 +162,8 @@ TEST(CronTest, TimerSweepFixesOrphansWrittenBehindTheDaemonsBack)
     options.args = {"--sweep-interval=1s", "--sweep-batch=7"};
     Running run = start(backend, options);
     ASSERT_TRUE(run.daemon->started());
-    const auto uid = make_user(*run.api, "timer@example.com",
-                               "America/New_York");
+    const auto uid =
+        make_user(*run.api, "timer@example.com", "America/New_York");
     const auto bid = make_bottle(*run.api, uid);
 
     auto store = run.open_store();

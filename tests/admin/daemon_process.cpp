@@ -1,5 +1,9 @@
 #include "tests/admin/daemon_process.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -7,10 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -37,8 +37,8 @@ spawn(const std::vector<std::string>& args,
   for (char** e = environ; e && *e; ++e) {
     const std::string entry = *e;
     // The parent's settings must not leak into the daemon under test.
-    if (entry.starts_with("NOTIFY_SOCKET=") ||
-        entry.starts_with("WATCHDOG_") || entry.starts_with("CRON_SECRET=") ||
+    if (entry.starts_with("NOTIFY_SOCKET=") || entry.starts_with("WATCHDOG_") ||
+        entry.starts_with("CRON_SECRET=") ||
         entry.starts_with("STATE_DIRECTORY=") ||
         entry.starts_with("CREDENTIALS_DIRECTORY=") ||
         entry.starts_with("JOURNAL_STREAM="))
@@ -58,8 +58,8 @@ spawn(const std::vector<std::string>& args,
 
   // Child: only async-signal-safe work from here on would be ideal; the
   // test process is single-threaded at this point in practice.
-  const int fd = ::open(log_path.c_str(),
-                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int fd =
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd >= 0) {
     ::dup2(fd, 1);
     ::dup2(fd, 2);
@@ -138,9 +138,9 @@ run_pourd(const std::vector<std::string>& args, std::string& output,
 
 Daemon::Daemon(DaemonOptions options) : dir_(temp_dir("pourd-daemon"))
 {
-  std::vector<std::string> args{
-      "--database=" + options.database_url, "--state-dir=" + dir_ + "/state",
-      "--listen=127.0.0.1:0", "--log-format=logfmt"};
+  std::vector<std::string> args{"--database=" + options.database_url,
+                                "--state-dir=" + dir_ + "/state",
+                                "--listen=127.0.0.1:0", "--log-format=logfmt"};
   // Flags beat the file, so a test with a file sets these there.
   if (options.config_text.empty()) {
     args.push_back("--sweep-interval=0");
@@ -202,8 +202,8 @@ Daemon::log() const
 }
 
 bool
-Daemon::wait_log(const std::string& needle,
-                 std::chrono::milliseconds timeout, int count) const
+Daemon::wait_log(const std::string& needle, std::chrono::milliseconds timeout,
+                 int count) const
 {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   do {

@@ -2,13 +2,13 @@
 // port with its own state directory, and stops it when the test ends.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace pourd::test {
 
@@ -51,8 +51,8 @@ public:
   std::string log() const;
 
   // Waits until the log contains `needle` `count` times.
-  bool wait_log(const std::string& needle,
-                std::chrono::milliseconds timeout, int count = 1) const;
+  bool wait_log(const std::string& needle, std::chrono::milliseconds timeout,
+                int count = 1) const;
 
   void signal(int sig) const;
 

@@ -1,9 +1,9 @@
 #include "tests/admin/fixture.hpp"
 
-#include <gtest/gtest.h>
-
 #include "config/database_url.hpp"
 #include "tests/support/databases.hpp"
+
+#include <gtest/gtest.h>
 
 namespace pourd::test {
 

@@ -3,15 +3,15 @@
 // the store.
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <string>
-
-#include <boost/json/object.hpp>
-
 #include "orm/store.hpp"
 #include "tests/admin/daemon_process.hpp"
 #include "tests/admin/http_client.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
 
 namespace pourd::test {
 

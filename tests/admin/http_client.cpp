@@ -1,14 +1,13 @@
 #include "tests/admin/http_client.hpp"
 
-#include <cstring>
-
 #include <arpa/inet.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
+#include <cstring>
 
 namespace pourd::test {
 
@@ -45,8 +44,8 @@ send_all(int fd, const std::string& bytes, std::string& error)
 {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent,
-                             MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
       error = std::string("send: ") + std::strerror(errno);
       return false;
@@ -96,9 +95,9 @@ read_answer(int fd, std::string& pending)
   while (line_end != std::string::npos) {
     const std::size_t start = line_end + 2;
     line_end = head.find("\r\n", start);
-    const std::string line = head.substr(
-        start, line_end == std::string::npos ? std::string::npos
-                                             : line_end - start);
+    const std::string line =
+        head.substr(start, line_end == std::string::npos ? std::string::npos
+                                                         : line_end - start);
     const auto colon = line.find(':');
     if (colon == std::string::npos)
       continue;
@@ -178,9 +177,8 @@ raw_http(unsigned short port, const std::string& bytes)
 }
 
 HttpResult
-http(unsigned short port, const std::string& method,
-     const std::string& target, const std::string& body,
-     const Headers& headers)
+http(unsigned short port, const std::string& method, const std::string& target,
+     const std::string& body, const Headers& headers)
 {
   return raw_http(port, request_text(method, target, body, headers, true));
 }

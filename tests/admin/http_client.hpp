@@ -2,19 +2,19 @@
 // real pourd binary. One connection per request unless told otherwise.
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <chrono>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <boost/json/value.hpp>
-
 namespace pourd::test {
 
 struct HttpResult
 {
-  int status = 0; // 0 when no answer came
+  int status = 0;                             // 0 when no answer came
   std::map<std::string, std::string> headers; // names lower-cased
   std::string body;
   std::string error; // why there is no answer
@@ -47,8 +47,7 @@ class Api
 public:
   Api(unsigned short port, std::string token)
       : port_(port), token_(std::move(token))
-  {
-  }
+  {}
 
   HttpResult get(const std::string& target) const;
   HttpResult post(const std::string& target, const std::string& body,

@@ -1,9 +1,5 @@
 // Pieces of the admin endpoint that need no running daemon: JSON shapes,
 // bearer parsing, strict bodies and the router's decisions.
-#include <gtest/gtest.h>
-
-#include <boost/json/parse.hpp>
-
 #include "admin/api.hpp"
 #include "admin/auth.hpp"
 #include "admin/body.hpp"
@@ -12,6 +8,9 @@
 #include "admin/problem.hpp"
 #include "admin/router.hpp"
 #include "tests/support/databases.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 namespace pourd::test {
 namespace {
@@ -131,10 +130,9 @@ class RouterTest : public ::testing::Test
 protected:
   RouterTest()
       : store_(fresh_store("sqlite")), engine_(*store_, {}),
-        secrets_({"admin-token", ""}),
-        context_{engine_, *store_, metrics_, secrets_, nullptr}
-  {
-  }
+        secrets_({"admin-token", ""}), context_{engine_, *store_, metrics_,
+                                                secrets_, nullptr}
+  {}
 
   Response run(admin::Router& router, Request request)
   {

@@ -5,11 +5,11 @@
 // the skip into a failure, as it does for backends().
 #pragma once
 
+#include "tests/support/databases.hpp"
+
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include "tests/support/databases.hpp"
 
 namespace pourd::test {
 
@@ -29,8 +29,8 @@ backend_available(const std::string& backend)
 } // namespace pourd::test
 
 // Skips the current test when `backend` is not in this run.
-#define POURD_SKIP_UNLESS_AVAILABLE(backend)                                 \
-  do {                                                                       \
-    if (!::pourd::test::backend_available(backend))                          \
-      GTEST_SKIP() << (backend) << " is not available in this run";         \
+#define POURD_SKIP_UNLESS_AVAILABLE(backend)                                   \
+  do {                                                                         \
+    if (!::pourd::test::backend_available(backend))                            \
+      GTEST_SKIP() << (backend) << " is not available in this run";            \
   } while (false)

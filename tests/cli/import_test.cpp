@@ -1,11 +1,10 @@
 // The importer: CSV and JSON parsing without a database, then the
 // orphan writer on every backend.
 #include "engine/import.hpp"
-
-#include <gtest/gtest.h>
-
 #include "tests/cli/cli_backends.hpp"
 #include "tests/support/databases.hpp"
+
+#include <gtest/gtest.h>
 
 namespace pourd::test {
 namespace {
@@ -60,8 +59,8 @@ TEST(CsvRecordTest, QuotesCommasAndLineBreaks)
   std::string error;
 
   ASSERT_TRUE(engine::read_csv_record(text, pos, line, fields, error));
-  EXPECT_EQ(fields, (std::vector<std::string>{"a", "b, with comma",
-                                              "say \"hi\""}));
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"a", "b, with comma", "say \"hi\""}));
   EXPECT_EQ(line, 2u);
 
   ASSERT_TRUE(engine::read_csv_record(text, pos, line, fields, error));
@@ -86,8 +85,8 @@ TEST(CsvRecordTest, StrayAndUnclosedQuotesAreErrors)
   EXPECT_EQ(fields, (std::vector<std::string>{"next", "row"}));
 
   pos = 0;
-  EXPECT_FALSE(engine::read_csv_record("\"never closed,x\n", pos, line,
-                                       fields, error));
+  EXPECT_FALSE(
+      engine::read_csv_record("\"never closed,x\n", pos, line, fields, error));
   EXPECT_NE(error.find("not closed"), std::string::npos);
 }
 
@@ -140,7 +139,7 @@ TEST(DrinkLogCsvTest, MapsEveryColumn)
   EXPECT_EQ(b.offset_min, -360);
   EXPECT_EQ(b.bottle_name, "Civil Life, Co. \"British Bitter\" Ale");
   EXPECT_EQ(b.rating_tenths, std::nullopt); // not rated
-  EXPECT_EQ(b.notes, "Bitter");              // ABV 0 means unknown
+  EXPECT_EQ(b.notes, "Bitter");             // ABV 0 means unknown
   EXPECT_EQ(b.tags, "");
   EXPECT_EQ(b.location, "Home");
 }
@@ -160,18 +159,17 @@ TEST(DrinkLogCsvTest, OptionsChangeAmountAndScale)
 TEST(DrinkLogCsvTest, BadRowsAreReportedByLineAndGoodRowsKept)
 {
   const std::string text =
-      k_header +
-      "1,2020-01-01T20:00:00Z,60,Good,P,,5,,4,,0\n"
-      "2,2020-02-30T20:00:00Z,60,Bad date,P,,5,,4,,0\n"
-      "3,yesterday,60,Bad date,P,,5,,4,,0\n"
-      "4,2020-01-02T20:00:00Z,60min,Bad offset,P,,5,,4,,0\n"
-      "5,2020-01-02T20:00:00Z,60,Bad rating,P,,5,,\"4,5\",,0\n"
-      "6,2020-01-02T20:00:00Z,60,Too high,P,,5,,5.25,,0\n"
-      "7,2020-01-02T20:00:00Z,60,Bad abv,P,,abc,,4,,0\n"
-      "8,2020-01-02T20:00:00Z,60,Short row,P\n"
-      ",2020-01-02T20:00:00Z,60,No id,P,,5,,4,,0\n"
-      "10,2020-01-02T20:00:00Z,60,,P,,5,,4,,0\n"
-      "11,2020-01-03T20:00:00Z,60,Also good,P,,5,,4,,0\n";
+      k_header + "1,2020-01-01T20:00:00Z,60,Good,P,,5,,4,,0\n"
+                 "2,2020-02-30T20:00:00Z,60,Bad date,P,,5,,4,,0\n"
+                 "3,yesterday,60,Bad date,P,,5,,4,,0\n"
+                 "4,2020-01-02T20:00:00Z,60min,Bad offset,P,,5,,4,,0\n"
+                 "5,2020-01-02T20:00:00Z,60,Bad rating,P,,5,,\"4,5\",,0\n"
+                 "6,2020-01-02T20:00:00Z,60,Too high,P,,5,,5.25,,0\n"
+                 "7,2020-01-02T20:00:00Z,60,Bad abv,P,,abc,,4,,0\n"
+                 "8,2020-01-02T20:00:00Z,60,Short row,P\n"
+                 ",2020-01-02T20:00:00Z,60,No id,P,,5,,4,,0\n"
+                 "10,2020-01-02T20:00:00Z,60,,P,,5,,4,,0\n"
+                 "11,2020-01-03T20:00:00Z,60,Also good,P,,5,,4,,0\n";
   const ParsedFile parsed = engine::parse_import(text, csv_options());
   EXPECT_EQ(parsed.read, 11u);
   ASSERT_EQ(parsed.rows.size(), 2u);
@@ -200,8 +198,8 @@ TEST(DrinkLogCsvTest, BadRowsAreReportedByLineAndGoodRowsKept)
 TEST(DrinkLogCsvTest, DuplicateRowsAreDroppedConflictingOnesReported)
 {
   const std::string row = "7,2020-01-01T20:00:00Z,60,A,P,,5,,4,,0\n";
-  const std::string text = k_header + row + row + row +
-                           "7,2020-01-01T20:00:00Z,60,A,P,,5,,3,,0\n";
+  const std::string text =
+      k_header + row + row + row + "7,2020-01-01T20:00:00Z,60,A,P,,5,,3,,0\n";
   const ParsedFile parsed = engine::parse_import(text, csv_options());
   EXPECT_EQ(parsed.read, 4u);
   EXPECT_EQ(parsed.rows.size(), 1u);
@@ -238,16 +236,19 @@ TEST(DrinkLogCsvTest, UnusableFilesAreRefusedWhole)
   EXPECT_NE(file_error("checkin_id,created_at_utc\n1,2\n", o)
                 .find("1: wrong header: missing column 'tz_offset_minutes'"),
             std::string::npos);
-  EXPECT_NE(file_error("beer_name," + k_header, o)
-                .find("unknown column 'beer_name'"),
-            std::string::npos);
+  EXPECT_NE(
+      file_error("beer_name," + k_header, o).find("unknown column 'beer_name'"),
+      std::string::npos);
   // A Latin-1 "ø" on line 3.
   const std::string latin1 = k_header +
                              "1,2020-01-01T20:00:00Z,0,A,B,,,,,,0\n"
                              "2,2020-01-01T21:00:00Z,0,N\xF8gne,B,,,,,,0\n";
   EXPECT_NE(file_error(latin1, o).find("3: not valid UTF-8"),
             std::string::npos);
-  EXPECT_NE(file_error("\xFF\xFE" "c\0h\0", o).find("UTF-16"),
+  EXPECT_NE(file_error("\xFF\xFE"
+                       "c\0h\0",
+                       o)
+                .find("UTF-16"),
             std::string::npos);
   EXPECT_NE(file_error(k_header + std::string("1,\0", 3), o).find("NUL"),
             std::string::npos);
@@ -383,13 +384,12 @@ TEST_P(ImportWriteTest, WritesOrphansAndReimportAddsNothing)
   o.batch = 2; // several transactions for five rows
   settings_.day_boundary_min = 5 * 60;
   const std::string text =
-      k_header +
-      "1,2020-01-01T03:30:00Z,-300,A,P,,5,Can,4,Bar,0\n"
-      "2,2020-01-01T04:30:00Z,-300,A,P,,5,,,,0\n"
-      "3,2020-01-01T05:30:00Z,,B,P,,5,,,,0\n"   // the user's zone
-      "4,2020-07-01T05:30:00Z,,B,P,,5,,,,0\n"   // ... in summer
-      "5,2020-07-02T12:00:00Z,540,C,Q,,5,,,,0\n" // in Tokyo
-      "5,2020-07-02T12:00:00Z,540,C,Q,,5,,,,0\n";
+      k_header + "1,2020-01-01T03:30:00Z,-300,A,P,,5,Can,4,Bar,0\n"
+                 "2,2020-01-01T04:30:00Z,-300,A,P,,5,,,,0\n"
+                 "3,2020-01-01T05:30:00Z,,B,P,,5,,,,0\n"    // the user's zone
+                 "4,2020-07-01T05:30:00Z,,B,P,,5,,,,0\n"    // ... in summer
+                 "5,2020-07-02T12:00:00Z,540,C,Q,,5,,,,0\n" // in Tokyo
+                 "5,2020-07-02T12:00:00Z,540,C,Q,,5,,,,0\n";
   const ParsedFile parsed = engine::parse_import(text, o);
 
   std::vector<std::size_t> progress;

@@ -1,15 +1,15 @@
 // pourctl as an operator runs it: exit statuses, broken import files,
 // the self-test and the debug view, on every backend.
-#include <filesystem>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
-
 #include "config/database_url.hpp"
 #include "engine/rules.hpp"
 #include "tests/cli/cli_backends.hpp"
 #include "tests/cli/run_pourctl.hpp"
 #include "tests/support/databases.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
 
 namespace pourd::test {
 namespace {
@@ -25,8 +25,7 @@ contains(const std::string& text, const std::string& part)
 {
   if (text.find(part) != std::string::npos)
     return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "'" << part << "' not in:\n" << text;
+  return ::testing::AssertionFailure() << "'" << part << "' not in:\n" << text;
 }
 
 class PourctlTest : public ::testing::TestWithParam<std::string>
@@ -98,14 +97,14 @@ TEST_P(PourctlTest, ExitStatusesFollowTheContract)
   EXPECT_TRUE(contains(bad_format.err, "--format"));
 
   // Nothing listens on port 1: the database is unreachable.
-  const RunResult down = run_pourctl(
-      "mysql://pourd:x@127.0.0.1:1/nothing", {"monitor-orphaned-pours"});
+  const RunResult down = run_pourctl("mysql://pourd:x@127.0.0.1:1/nothing",
+                                     {"monitor-orphaned-pours"});
   EXPECT_EQ(down.status, 3) << down.err;
   EXPECT_TRUE(contains(down.err, "database"));
 
   // A database without pourd's schema tells the operator to migrate.
-  const RunResult bare = run_pourctl(fresh_database_url(GetParam()),
-                                     {"monitor-orphaned-pours"});
+  const RunResult bare =
+      run_pourctl(fresh_database_url(GetParam()), {"monitor-orphaned-pours"});
   EXPECT_EQ(bare.status, 2);
   EXPECT_TRUE(contains(bare.err, "migrate"));
 
@@ -152,10 +151,13 @@ TEST_P(PourctlTest, BrokenFilesGetTheRightAnswer)
       {"columns.csv", "id,when,what\n1,2,3\n", 2,
        ":1: wrong header: unknown column 'id'"},
       {"latin1.csv",
-       k_header + good + "2,2020-01-01T21:00:00Z,60,Gl\xF6gg,P,,5,,4,,0\n",
-       2, ":3: not valid UTF-8"},
-      {"utf16.csv", std::string("\xFF\xFE" "c\0", 4), 2,
-       ": the file is UTF-16"},
+       k_header + good + "2,2020-01-01T21:00:00Z,60,Gl\xF6gg,P,,5,,4,,0\n", 2,
+       ":3: not valid UTF-8"},
+      {"utf16.csv",
+       std::string("\xFF\xFE"
+                   "c\0",
+                   4),
+       2, ": the file is UTF-16"},
   };
   for (const Case& c : whole_file) {
     const RunResult r = import_csv(file(c.name, c.content));
@@ -177,11 +179,10 @@ TEST_P(PourctlTest, BrokenFilesGetTheRightAnswer)
   const std::string path = file("rows.csv", rows);
   const RunResult r = import_csv(path);
   EXPECT_EQ(r.status, 1) << r.err;
-  for (const char* line :
-       {":3: created_at_utc '2020-01-01T25:00:00Z'",
-        ":4: created_at_utc '01/02/2020 20:00'",
-        ":5: tz_offset_minutes 'sixty'", ":6: rating 'four'",
-        ":7: abv '5%'", ":8: expected 11 fields, found 12"})
+  for (const char* line : {":3: created_at_utc '2020-01-01T25:00:00Z'",
+                           ":4: created_at_utc '01/02/2020 20:00'",
+                           ":5: tz_offset_minutes 'sixty'", ":6: rating 'four'",
+                           ":7: abv '5%'", ":8: expected 11 fields, found 12"})
     EXPECT_TRUE(contains(r.err, path + std::string(line)));
   EXPECT_TRUE(contains(r.out, "read 8 rows, imported 2, duplicates 0, "
                               "bad 6"));
@@ -196,8 +197,7 @@ TEST_P(PourctlTest, BrokenFilesGetTheRightAnswer)
   EXPECT_EQ(missing.status, 2);
   EXPECT_TRUE(contains(missing.err, "cannot read"));
 
-  const RunResult no_user =
-      run({"import", path, "--format", "drink-log-csv"});
+  const RunResult no_user = run({"import", path, "--format", "drink-log-csv"});
   EXPECT_EQ(no_user.status, 2);
   EXPECT_TRUE(contains(no_user.err, "--user"));
 
@@ -302,8 +302,7 @@ TEST_P(PourctlTest, DebugFlagsViolations)
   EXPECT_EQ(r.status, 1);
   const json::value v = r.json();
   EXPECT_GE(v.at("violations").as_array().size(), 2u);
-  const json::array& pours =
-      v.at("sessions").at(0).at("pours").as_array();
+  const json::array& pours = v.at("sessions").at(0).at("pours").as_array();
   ASSERT_EQ(pours.size(), 2u);
   EXPECT_EQ(pours[1].at("id").as_int64(), second_pour);
   EXPECT_EQ(pours[1].at("violations").as_array().size(), 1u);
@@ -315,9 +314,8 @@ TEST_P(PourctlTest, SelfTestPassesAndLeavesNothing)
 {
   const RunResult r = run({"test-pour-creation"});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
-  for (const char* check :
-       {"PASS  (a)", "PASS  (b)", "PASS  (c)", "PASS  (d)",
-        "cleaned up", "all checks passed"})
+  for (const char* check : {"PASS  (a)", "PASS  (b)", "PASS  (c)", "PASS  (d)",
+                            "cleaned up", "all checks passed"})
     EXPECT_TRUE(contains(r.out, check));
 
   auto store = orm::Store::open(config::parse_database_url(url_));

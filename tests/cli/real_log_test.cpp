@@ -2,6 +2,14 @@
 // see the orphans, plan a fix that writes nothing, apply it, and find no
 // orphan and no rule violation left. Expectations are computed here from
 // the file and the rule, not from the code under test.
+#include "config/database_url.hpp"
+#include "tests/cli/cli_backends.hpp"
+#include "tests/cli/run_pourctl.hpp"
+#include "tests/support/databases.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -11,14 +19,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
-
-#include "config/database_url.hpp"
-#include "tests/cli/cli_backends.hpp"
-#include "tests/cli/run_pourctl.hpp"
-#include "tests/support/databases.hpp"
 
 namespace pourd::test {
 namespace {
@@ -121,10 +121,9 @@ expect_from(const std::string& path)
     e.local_time[row.id] = local_text(row.utc_ms, row.offset_min);
     e.distinct.push_back(row);
   }
-  std::stable_sort(e.distinct.begin(), e.distinct.end(),
-                   [](const LogRow& a, const LogRow& b) {
-                     return a.utc_ms < b.utc_ms;
-                   });
+  std::stable_sort(
+      e.distinct.begin(), e.distinct.end(),
+      [](const LogRow& a, const LogRow& b) { return a.utc_ms < b.utc_ms; });
   // DESIGN 1.2: consecutive pours share a session exactly when at most T
   // apart on the same local day.
   for (std::size_t i = 0; i < e.distinct.size(); ++i) {
@@ -155,14 +154,14 @@ dump(const std::string& url)
       out << "user " << u.id << ' ' << u.email << ' ' << u.time_zone << ' '
           << u.write_seq << '\n';
       for (const orm::Session& s : tx.all_sessions(u.id))
-        out << "session " << s.id << ' ' << s.name << ' ' << s.local_day
-            << ' ' << s.pour_count << ' ' << s.total_amount_coz << ' '
+        out << "session " << s.id << ' ' << s.name << ' ' << s.local_day << ' '
+            << s.pour_count << ' ' << s.total_amount_coz << ' '
             << s.rating_sum_tenths << '\n';
       for (const orm::Pour& p : tx.pours_of_user(u.id))
         out << "pour " << p.id << ' ' << p.bottle_id << ' '
             << (p.session_id.null() ? -1 : *p.session_id) << ' '
-            << p.poured_at_ms << ' ' << p.utc_offset_min << ' '
-            << p.local_day << ' ' << p.amount_coz << ' '
+            << p.poured_at_ms << ' ' << p.utc_offset_min << ' ' << p.local_day
+            << ' ' << p.amount_coz << ' '
             << (p.rating_tenths.null() ? -1 : *p.rating_tenths) << ' '
             << (p.external_id.null() ? "" : *p.external_id) << '\n';
     }
@@ -255,19 +254,18 @@ TEST_P(RealLogTest, ImportMonitorPlanFixAndCheck)
   EXPECT_EQ(pours, e.distinct.size());
   EXPECT_EQ(wrong_local, 0u) << "pours keep the log's own local time";
 
-  r = run({"import", path, "--format", "drink-log-csv", "--user", email,
-           "--json"});
+  r = run(
+      {"import", path, "--format", "drink-log-csv", "--user", email, "--json"});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.json().at("imported").as_int64(), 0);
   EXPECT_EQ(r.json().at("duplicates").as_int64(),
             static_cast<std::int64_t>(e.rows));
   EXPECT_EQ(run({"monitor-orphaned-pours"}).status, 0);
 
-  std::cout << name << " on " << backend << ": rows " << e.rows
-            << ", imported " << imported << ", duplicates " << duplicates
-            << ", orphans " << imported << ", sessions created "
-            << done.at("sessions_created").as_int64()
-            << ", violations 0\n";
+  std::cout << name << " on " << backend << ": rows " << e.rows << ", imported "
+            << imported << ", duplicates " << duplicates << ", orphans "
+            << imported << ", sessions created "
+            << done.at("sessions_created").as_int64() << ", violations 0\n";
 }
 
 std::vector<Param>
@@ -297,8 +295,8 @@ param_name(const ::testing::TestParamInfo<Param>& info)
   return std::get<0>(info.param) + "_" + file;
 }
 
-INSTANTIATE_TEST_SUITE_P(SharedData, RealLogTest,
-                         ::testing::ValuesIn(params()), param_name);
+INSTANTIATE_TEST_SUITE_P(SharedData, RealLogTest, ::testing::ValuesIn(params()),
+                         param_name);
 
 } // namespace
 } // namespace pourd::test

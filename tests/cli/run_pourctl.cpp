@@ -1,17 +1,17 @@
 #include "tests/cli/run_pourctl.hpp"
 
+#include <boost/json.hpp>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 namespace pourd::test {
 
@@ -47,9 +47,8 @@ RunResult::json() const
 std::string
 temp_dir()
 {
-  std::string templ = (std::filesystem::temp_directory_path() /
-                       "pourctl-test-XXXXXX")
-                          .string();
+  std::string templ =
+      (std::filesystem::temp_directory_path() / "pourctl-test-XXXXXX").string();
   if (!mkdtemp(templ.data()))
     throw std::runtime_error("mkdtemp failed");
   return templ;
@@ -81,10 +80,8 @@ run_pourctl(const std::string& database_url,
 
   const pid_t pid = fork();
   if (pid == 0) {
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                         0600);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                         0600);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
     execv(argv[0], argv.data());

@@ -2,11 +2,11 @@
 // and captures what it printed and how it exited.
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 namespace pourd::test {
 

@@ -1,11 +1,10 @@
 #include "config/config.hpp"
-
-#include <filesystem>
-#include <fstream>
+#include "config/database_url.hpp"
 
 #include <gtest/gtest.h>
 
-#include "config/database_url.hpp"
+#include <filesystem>
+#include <fstream>
 
 namespace pourd::config {
 namespace {
@@ -175,9 +174,8 @@ TEST(DatabaseUrlTest, ParsesMysqlWithSocketAndEscapes)
 TEST(DatabaseUrlTest, RejectsWhatItCannotUse)
 {
   for (const char* bad :
-       {"sqlite://", "mysql://host/db", "mysql://u@h:99999/db",
-        "mysql://u@h/", "mysql://u@h/a/b", "mysql://u@h/db?sslmode=on",
-        "postgres://u@h/db"})
+       {"sqlite://", "mysql://host/db", "mysql://u@h:99999/db", "mysql://u@h/",
+        "mysql://u@h/a/b", "mysql://u@h/db?sslmode=on", "postgres://u@h/db"})
     EXPECT_THROW(parse_database_url(bad), std::invalid_argument) << bad;
 }
 

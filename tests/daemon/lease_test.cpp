@@ -1,10 +1,8 @@
 // The sweep lease between instances sharing one database.
 #include "daemon/lease.hpp"
-
-#include <gtest/gtest.h>
-
 #include "tests/support/databases.hpp"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 namespace pourd::test {

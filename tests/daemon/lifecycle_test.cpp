@@ -1,6 +1,14 @@
 // The daemon's life: flags and configuration errors, the generated admin
 // token, systemd notifications, SIGHUP reload, SIGTERM drain, metrics.
+#include "engine/rules.hpp"
+#include "tests/admin/fixture.hpp"
+#include "tests/support/databases.hpp"
+
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -9,15 +17,6 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include "engine/rules.hpp"
-#include "tests/admin/fixture.hpp"
-#include "tests/support/databases.hpp"
 
 namespace pourd::test {
 namespace {
@@ -55,7 +54,9 @@ TEST(LifecycleTest, AdminTokenIsGeneratedPrivateAndNeverLogged)
   Running run = start("sqlite");
   ASSERT_TRUE(run.daemon->started());
   const std::string path = run.daemon->dir() + "/state/admin-token";
-  struct stat st{};
+  struct stat st
+  {
+  };
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
@@ -79,8 +80,8 @@ TEST(LifecycleTest, ConfiguredAdminTokenIsUsedAndDatabasePasswordRedacted)
     ASSERT_TRUE(run.daemon->started());
     const Api api(run.daemon->port(), "configured-admin-token");
     EXPECT_EQ(api.get("/api/orphans").status, 200);
-    EXPECT_FALSE(std::filesystem::exists(run.daemon->dir() +
-                                         "/state/admin-token"));
+    EXPECT_FALSE(
+        std::filesystem::exists(run.daemon->dir() + "/state/admin-token"));
     const std::string log = run.daemon->log();
     EXPECT_EQ(log.find("configured-admin-token"), std::string::npos);
     if (backend == "mysql") {
@@ -108,8 +109,7 @@ public:
   ~NotifySocket()
   {
     ::close(fd_);
-    std::filesystem::remove_all(
-        std::filesystem::path(path_).parent_path());
+    std::filesystem::remove_all(std::filesystem::path(path_).parent_path());
   }
 
   bool bound() const { return bound_; }
@@ -144,8 +144,7 @@ TEST(LifecycleTest, NotifiesSystemdOfReadinessWatchdogAndStopping)
   NotifySocket notify;
   ASSERT_TRUE(notify.bound());
   DaemonOptions options;
-  options.env = {{"NOTIFY_SOCKET", notify.path()},
-                 {"WATCHDOG_USEC", "400000"}};
+  options.env = {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "400000"}};
   Running run = start("sqlite", options);
   ASSERT_TRUE(run.daemon->started());
 
@@ -223,13 +222,12 @@ TEST(LifecycleTest, SigtermUnderLoadExitsZeroKeepingEveryAcknowledgedPour)
           // Distinct minutes of one day: every pour is a real write.
           const std::int64_t minute = t * 300 + i;
           auto body = pour_body(uid, bid, "", 1.0);
-          body["poured_at"] = engine::utc_text(
-              1'790'000'000'000 + (minute % 1000) * 60'000);
+          body["poured_at"] =
+              engine::utc_text(1'790'000'000'000 + (minute % 1000) * 60'000);
           const HttpResult r = api.post("/api/pours", body);
           if (r.status == 201) {
             std::lock_guard lock(mutex);
-            acknowledged.push_back(
-                r.json().at("pour").at("id").as_int64());
+            acknowledged.push_back(r.json().at("pour").at("id").as_int64());
           } else if (r.status == 0) {
             return; // the daemon stopped listening
           } else if (r.status != 503) {
@@ -299,8 +297,7 @@ metrics_after_some_traffic(Running& run)
             200);
   const HttpResult m = http(api.port(), "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
-  EXPECT_EQ(m.header("content-type").rfind("text/plain; version=0.0.4", 0),
-            0u);
+  EXPECT_EQ(m.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
   return m.body;
 }
 

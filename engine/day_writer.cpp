@@ -1,0 +1,128 @@
+#include "engine/day_writer.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace pourd::engine::detail {
+
+namespace {
+
+// What a merged session hands to its survivor besides its pours.
+void
+absorb(orm::Session& survivor, const orm::Session& merged)
+{
+  if (survivor.location.empty())
+    survivor.location = merged.location;
+  survivor.tags = union_sets(survivor.tags, merged.tags);
+  survivor.companions = union_sets(survivor.companions, merged.companions);
+}
+
+} // namespace
+
+std::string
+id_text(const char* what, std::int64_t id)
+{
+  return std::string(what) + " " + std::to_string(id);
+}
+
+odb::nullable<orm::Session>
+resolve_session(orm::Tx& tx, std::int64_t id)
+{
+  auto s = tx.find_session(id);
+  for (int hops = 0; !s.null() && !s->merged_into.null() && hops < 64; ++hops)
+    s = tx.find_session(*s->merged_into);
+  return s;
+}
+
+DayOutcome
+apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
+          const std::vector<orm::Pour*>& pours, bool insert, orm::Origin origin,
+          std::int64_t now, const Settings& settings,
+          const Engine::FaultInjector& fault)
+{
+  std::vector<std::int64_t> times;
+  times.reserve(pours.size());
+  for (const orm::Pour* p : pours)
+    times.push_back(p->poured_at_ms);
+  const DayPlan plan = plan_day(sessions, times, settings.session_timeout_ms);
+
+  DayOutcome out;
+  std::vector<std::vector<orm::Pour*>> fresh(plan.new_groups);
+  std::vector<std::vector<orm::Pour*>> joined(sessions.size());
+  for (std::size_t k = 0; k < pours.size(); ++k) {
+    const auto& t = plan.pour_targets[k];
+    (t.existing ? joined : fresh)[t.index].push_back(pours[k]);
+  }
+
+  // New sessions are named after their first pour, in its local time.
+  for (auto& group : fresh) {
+    const orm::Pour* first = *std::min_element(
+        group.begin(), group.end(), [](const orm::Pour* a, const orm::Pour* b) {
+          return a->poured_at_ms < b->poured_at_ms;
+        });
+    orm::Session s;
+    s.user_id = first->user_id;
+    s.origin = static_cast<std::int32_t>(origin);
+    s.local_day = first->local_day;
+    s.utc_offset_min = first->utc_offset_min;
+    s.name = session_name(first->poured_at_ms, first->utc_offset_min,
+                          origin == orm::Origin::recovered);
+    s.created_at_ms = now;
+    for (const orm::Pour* p : group)
+      add_to_stats(s, *p);
+    tx.insert(s);
+    for (orm::Pour* p : group)
+      p->session_id = s.id;
+    out.created.push_back(s.id);
+    if (fault)
+      fault("session_created");
+  }
+
+  std::vector<bool> recompute(sessions.size(), false);
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    if (!plan.merged_into[i])
+      continue;
+    orm::Session& gone = sessions[i];
+    orm::Session& survivor = sessions[*plan.merged_into[i]];
+    tx.move_pours(gone.id, survivor.id);
+    absorb(survivor, gone);
+    recompute_stats(gone, {});
+    gone.merged_into = survivor.id;
+    tx.update(gone);
+    recompute[*plan.merged_into[i]] = true;
+    out.merged.push_back(gone.id);
+  }
+
+  for (std::size_t i = 0; i < sessions.size(); ++i)
+    for (orm::Pour* p : joined[i])
+      p->session_id = sessions[i].id;
+
+  if (insert) {
+    for (orm::Pour* p : pours)
+      tx.insert(*p);
+    if (fault)
+      fault("pour_inserted");
+  } else {
+    std::map<std::int64_t, std::vector<std::int64_t>> by_session;
+    for (const orm::Pour* p : pours)
+      by_session[*p->session_id].push_back(p->id);
+    for (const auto& [session_id, ids] : by_session)
+      tx.assign_pours(session_id, ids);
+  }
+
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    if (!plan.touched[i] && !recompute[i])
+      continue;
+    if (recompute[i]) {
+      recompute_stats(sessions[i], tx.pours_of_session(sessions[i].id));
+    } else {
+      for (const orm::Pour* p : joined[i])
+        add_to_stats(sessions[i], *p);
+    }
+    tx.update(sessions[i]);
+    out.reused.push_back(sessions[i].id);
+  }
+  return out;
+}
+
+} // namespace pourd::engine::detail
