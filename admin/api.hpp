@@ -2,12 +2,12 @@
 // the current secrets and a way to run a sweep now.
 #pragma once
 
+#include "engine/engine.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
-
-#include "engine/engine.hpp"
 
 namespace pourd::admin {
 

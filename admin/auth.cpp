@@ -32,10 +32,8 @@ constant_time_equal(std::string_view a, std::string_view b)
   const std::size_t n = a.size() > b.size() ? a.size() : b.size();
   unsigned diff = a.size() == b.size() ? 0u : 1u;
   for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char x =
-        i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y =
-        i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
     diff |= static_cast<unsigned>(x ^ y);
   }
   // Keep the compiler from turning the loop into an early exit.

@@ -1,11 +1,11 @@
 #include "admin/body.hpp"
 
-#include <charconv>
-#include <cmath>
+#include "admin/problem.hpp"
 
 #include <boost/json/parse.hpp>
 
-#include "admin/problem.hpp"
+#include <charconv>
+#include <cmath>
 
 namespace pourd::admin {
 
@@ -20,8 +20,7 @@ Body::Body(std::string_view text, std::vector<std::string_view> known)
   options.max_depth = 16;
   bj::value v = bj::parse(text, ec, {}, options);
   if (ec)
-    throw HttpError(400, "The body is not valid JSON: " + ec.message() +
-                             ".");
+    throw HttpError(400, "The body is not valid JSON: " + ec.message() + ".");
   if (!v.is_object())
     throw HttpError(400, "The body must be a JSON object.");
   object_ = std::move(v.get_object());

@@ -3,15 +3,15 @@
 // is a 422 naming the field. Nothing reaches the engine until all is well.
 #pragma once
 
+#include "engine/rules.hpp"
+
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/object.hpp>
-
-#include "engine/rules.hpp"
 
 namespace pourd::admin {
 

@@ -1,13 +1,13 @@
 #include "admin/handlers.hpp"
 
-#include <chrono>
-
-#include <boost/json/object.hpp>
-
 #include "admin/body.hpp"
 #include "admin/json.hpp"
 #include "admin/metrics.hpp"
 #include "admin/problem.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
 
 namespace pourd::admin {
 
@@ -107,8 +107,9 @@ create_pour(ApiContext& ctx, const Request& req, const Params&)
   if (const std::string* k = req.header("idempotency-key")) {
     key = *k;
     if (key.empty() || key.size() > k_max_idempotency_key)
-      throw HttpError(400, "The Idempotency-Key header must hold 1 to 255 "
-                           "characters.",
+      throw HttpError(400,
+                      "The Idempotency-Key header must hold 1 to 255 "
+                      "characters.",
                       {{"Idempotency-Key", "must hold 1 to 255 characters"}});
   }
 
@@ -248,9 +249,8 @@ check_orphans(ApiContext& ctx, const Request&, const Params&)
   out["fixed"] = answer.report.fixed;
   out["remaining"] = answer.report.remaining;
   out["sessions_created"] = answer.report.sessions_created;
-  out["timestamp"] = engine::utc_text(answer.finished_at_ms
-                                          ? answer.finished_at_ms
-                                          : now_ms());
+  out["timestamp"] = engine::utc_text(
+      answer.finished_at_ms ? answer.finished_at_ms : now_ms());
   return json_response(200, out);
 }
 
@@ -293,12 +293,12 @@ metrics(ApiContext& ctx, const Request&, const Params&)
 std::vector<Route>
 api_routes(ApiContext& ctx)
 {
-  auto bind = [&ctx](Response (*fn)(ApiContext&, const Request&,
-                                    const Params&)) {
-    return [&ctx, fn](const Request& req, const Params& params) {
-      return fn(ctx, req, params);
-    };
-  };
+  auto bind =
+      [&ctx](Response (*fn)(ApiContext&, const Request&, const Params&)) {
+        return [&ctx, fn](const Request& req, const Params& params) {
+          return fn(ctx, req, params);
+        };
+      };
   return {
       {"POST", "/api/users", Auth::admin, true, bind(create_user)},
       {"POST", "/api/bottles", Auth::admin, true, bind(create_bottle)},

@@ -2,9 +2,9 @@
 // given the context. API.md lists the routes and shapes.
 #pragma once
 
-#include <vector>
-
 #include "admin/router.hpp"
+
+#include <vector>
 
 namespace pourd::admin {
 

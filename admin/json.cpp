@@ -1,11 +1,11 @@
 #include "admin/json.hpp"
 
-#include <charconv>
-#include <cmath>
+#include "engine/rules.hpp"
 
 #include <boost/json/serialize.hpp>
 
-#include "engine/rules.hpp"
+#include <charconv>
+#include <cmath>
 
 namespace pourd::json {
 
@@ -151,15 +151,15 @@ to_json(const orm::Session& s)
   o["origin"] = origin_text(s.origin);
   o["local_day"] = engine::day_text(s.local_day);
   // An empty session started when it was made.
-  o["started_at"] = engine::utc_text(
-      s.first_pour_ms.null() ? s.created_at_ms : *s.first_pour_ms);
+  o["started_at"] = engine::utc_text(s.first_pour_ms.null() ? s.created_at_ms
+                                                            : *s.first_pour_ms);
   o["last_pour_at"] = time_or_null(s.last_pour_ms);
   o["created_at"] = engine::utc_text(s.created_at_ms);
   o["pour_count"] = s.pour_count;
   o["total_amount_oz"] = hundredths(s.total_amount_coz);
   o["total_cost"] = hundredths(s.total_cost_minor);
-  if (const auto avg = engine::average_tenths(s.rating_sum_tenths,
-                                              s.rated_count))
+  if (const auto avg =
+          engine::average_tenths(s.rating_sum_tenths, s.rated_count))
     o["average_rating"] = *avg % 10 == 0
                               ? bj::value(*avg / 10)
                               : bj::value(static_cast<double>(*avg) / 10.0);

@@ -3,11 +3,11 @@
 // Boost.JSON only: no network code here, so the CLI can link it cheaply.
 #pragma once
 
-#include <string>
+#include "orm/model.hxx"
 
 #include <boost/json/value.hpp>
 
-#include "orm/model.hxx"
+#include <string>
 
 namespace pourd::json {
 

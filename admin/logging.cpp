@@ -1,12 +1,12 @@
 #include "admin/logging.hpp"
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
-
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 namespace pourd::logging {
 
@@ -84,8 +84,7 @@ named(const std::string& name)
   if (auto existing = spdlog::get(name))
     return existing;
   auto logger = spdlog::stderr_logger_mt(name);
-  logger->set_pattern(pattern(g_format.load()),
-                      spdlog::pattern_time_type::utc);
+  logger->set_pattern(pattern(g_format.load()), spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::get_level());
   return logger;
 }
@@ -131,7 +130,8 @@ format_line(std::string_view message, Fields fields)
   return out;
 }
 
-Log::Log(const std::string& subsystem) : logger_(named(subsystem)) {}
+Log::Log(const std::string& subsystem) : logger_(named(subsystem))
+{}
 
 void
 Log::debug(std::string_view message, Fields fields) const

@@ -4,13 +4,13 @@
 // Thread-safe: spdlog loggers are; the format is set once at start.
 #pragma once
 
+#include "config/config.hpp"
+
 #include <concepts>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include "config/config.hpp"
 
 namespace spdlog {
 class logger;
@@ -21,18 +21,14 @@ namespace pourd::logging {
 struct Field
 {
   Field(std::string k, std::string v) : key(std::move(k)), value(std::move(v))
-  {
-  }
+  {}
   Field(std::string k, const char* v) : key(std::move(k)), value(v) {}
   Field(std::string k, std::string_view v) : key(std::move(k)), value(v) {}
-  Field(std::string k, bool v)
-      : key(std::move(k)), value(v ? "true" : "false")
-  {
-  }
+  Field(std::string k, bool v) : key(std::move(k)), value(v ? "true" : "false")
+  {}
   template <std::integral T>
   Field(std::string k, T v) : key(std::move(k)), value(std::to_string(v))
-  {
-  }
+  {}
 
   std::string key;
   std::string value;

@@ -71,13 +71,13 @@ Metrics::Metrics() : registry_(std::make_shared<pm::Registry>())
                             .Help("Orphaned pours left after the last sweep")
                             .Register(r)
                             .Add({});
-  sweep_duration_ = &pm::BuildHistogram()
-                         .Name("pourd_sweep_duration_seconds")
-                         .Help("Duration of finished sweeps")
-                         .Register(r)
-                         .Add({}, pm::Histogram::BucketBoundaries{
-                                      0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30,
-                                      60, 300});
+  sweep_duration_ =
+      &pm::BuildHistogram()
+           .Name("pourd_sweep_duration_seconds")
+           .Help("Duration of finished sweeps")
+           .Register(r)
+           .Add({}, pm::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5,
+                                                    10, 30, 60, 300});
   db_errors_ = &pm::BuildCounter()
                     .Name("pourd_database_errors_total")
                     .Help("Database errors that failed a request or sweep")

@@ -1,8 +1,8 @@
 #include "admin/problem.hpp"
 
-#include <boost/json/object.hpp>
-
 #include "admin/json.hpp"
+
+#include <boost/json/object.hpp>
 
 namespace pourd::admin {
 

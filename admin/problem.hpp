@@ -1,11 +1,11 @@
 // RFC 9457 problem details: every error answer of the admin endpoint.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include "admin/http_types.hpp"
 #include "engine/rules.hpp"
+
+#include <string>
+#include <vector>
 
 namespace pourd::admin {
 
@@ -15,10 +15,8 @@ class HttpError : public std::exception
 public:
   HttpError(unsigned status, std::string detail,
             std::vector<engine::FieldError> errors = {})
-      : status_(status), detail_(std::move(detail)),
-        errors_(std::move(errors))
-  {
-  }
+      : status_(status), detail_(std::move(detail)), errors_(std::move(errors))
+  {}
 
   unsigned status() const { return status_; }
   const std::string& detail() const { return detail_; }

@@ -1,12 +1,12 @@
 #include "admin/router.hpp"
 
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
-
 #include "admin/auth.hpp"
 #include "admin/logging.hpp"
 #include "admin/metrics.hpp"
 #include "admin/problem.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 namespace pourd::admin {
 
@@ -91,8 +91,7 @@ parse_target(Request& request)
 
 Router::Router(ApiContext& context, std::vector<Route> routes)
     : context_(context), routes_(std::move(routes))
-{
-}
+{}
 
 Router::Match
 Router::match(Request& request) const
@@ -127,8 +126,7 @@ Router::match(Request& request) const
       m.label = "unmatched";
       m.answer = problem(404, "No resource at '" + request.path + "'.");
     } else {
-      m.answer = problem(405, "Use " + allow + " on '" + request.path +
-                                  "'.");
+      m.answer = problem(405, "Use " + allow + " on '" + request.path + "'.");
       m.answer->headers.emplace_back("Allow", allow);
     }
     return m;
@@ -136,8 +134,7 @@ Router::match(Request& request) const
 
   const Secrets secrets = context_.secrets.get();
   if (m.route->auth == Auth::admin &&
-      !bearer_matches(request.header("authorization"),
-                      secrets.admin_token)) {
+      !bearer_matches(request.header("authorization"), secrets.admin_token)) {
     context_.metrics.auth_failure("admin");
     m.answer = unauthorized(
         "admin", "This route needs 'Authorization: Bearer <admin token>'.");
@@ -190,13 +187,11 @@ Router::handle(const Match& match, const Request& request) const
     case orm::DatabaseError::Kind::other:
       break;
     }
-    log.error("database error",
-              {{"route", match.label}, {"error", e.what()}});
+    log.error("database error", {{"route", match.label}, {"error", e.what()}});
     return problem(500, "The database failed the request; nothing was "
                         "written.");
   } catch (const std::exception& e) {
-    log.error("request failed",
-              {{"route", match.label}, {"error", e.what()}});
+    log.error("request failed", {{"route", match.label}, {"error", e.what()}});
     return problem(500, "The request failed inside pourd; see its log.");
   }
 }

@@ -4,13 +4,13 @@
 // Immutable after construction; any thread may match and handle.
 #pragma once
 
+#include "admin/api.hpp"
+#include "admin/http_types.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "admin/api.hpp"
-#include "admin/http_types.hpp"
 
 namespace pourd::admin {
 
@@ -43,8 +43,8 @@ public:
 
   struct Match
   {
-    std::string label;             // route pattern, for metrics and logs
-    const Route* route = nullptr;  // null when `answer` is set
+    std::string label;            // route pattern, for metrics and logs
+    const Route* route = nullptr; // null when `answer` is set
     Params params;
     std::optional<Response> answer; // 400, 401, 404, 405, 503 decided here
   };

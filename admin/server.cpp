@@ -1,7 +1,9 @@
 #include "admin/server.hpp"
 
-#include <algorithm>
-#include <set>
+#include "admin/logging.hpp"
+#include "admin/metrics.hpp"
+#include "admin/problem.hpp"
+#include "admin/router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,10 +18,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
-#include "admin/logging.hpp"
-#include "admin/metrics.hpp"
-#include "admin/problem.hpp"
-#include "admin/router.hpp"
+#include <algorithm>
+#include <set>
 
 namespace pourd::admin {
 
@@ -59,10 +59,9 @@ to_request(const http::request<http::string_body>& in)
   r.target = std::string(in.target());
   for (const auto& field : in) {
     std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) {
-                     return static_cast<char>(std::tolower(c));
-                   });
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+      return static_cast<char>(std::tolower(c));
+    });
     r.headers[name] = std::string(field.value());
   }
   r.body = in.body();
@@ -72,8 +71,8 @@ to_request(const http::request<http::string_body>& in)
 http::response<http::string_body>
 to_beast(const Response& in, unsigned version, bool keep_alive)
 {
-  http::response<http::string_body> out{
-      static_cast<http::status>(in.status), version};
+  http::response<http::string_body> out{static_cast<http::status>(in.status),
+                                        version};
   out.set(http::field::server, "pourd");
   out.set(http::field::content_type, in.content_type);
   out.set(http::field::cache_control, "no-store");
@@ -95,8 +94,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>
        Metrics& metrics_, ServerOptions options_)
       : io(io_), pool(pool_), router(router_), metrics(metrics_),
         options(std::move(options_)), acceptor(io_), drain_timer(io_)
-  {
-  }
+  {}
 
   // What a connection's coroutine shares with stop().
   struct Connection
@@ -168,17 +166,15 @@ Server::Impl::accept_loop()
       asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
       continue;
     }
-    asio::co_spawn(io, serve(std::move(socket)),
-                   [](std::exception_ptr e) {
-                     if (!e)
-                       return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       log().error("connection failed",
-                                   {{"error", ex.what()}});
-                     }
-                   });
+    asio::co_spawn(io, serve(std::move(socket)), [](std::exception_ptr e) {
+      if (!e)
+        return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log().error("connection failed", {{"error", ex.what()}});
+      }
+    });
   }
 }
 
@@ -264,8 +260,8 @@ Server::Impl::serve(tcp::socket socket)
     parser.body_limit(options.body_limit);
     stream.expires_after(options.idle_timeout);
 
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
-                                                    k_use);
+    auto [ec, n] =
+        co_await http::async_read_header(stream, buffer, parser, k_use);
     connection.busy = true;
     Response early;
     bool failed = false;
@@ -286,8 +282,7 @@ Server::Impl::serve(tcp::socket socket)
 
     if (ec == http::error::body_limit) {
       early = problem(413, "The body is larger than " +
-                               std::to_string(options.body_limit) +
-                               " bytes.");
+                               std::to_string(options.body_limit) + " bytes.");
       failed = true;
     } else if (ec == http::error::header_limit) {
       early = problem(431, "The request headers are too large.");
@@ -295,8 +290,8 @@ Server::Impl::serve(tcp::socket socket)
     } else if (ec && expected_end(ec)) {
       break;
     } else if (ec) {
-      early = problem(400, "The request is not valid HTTP/1.1: " +
-                               ec.message() + ".");
+      early = problem(
+          400, "The request is not valid HTTP/1.1: " + ec.message() + ".");
       failed = true;
     }
 
@@ -326,11 +321,11 @@ Server::Impl::serve(tcp::socket socket)
                                .count();
     metrics.http_request(label, method, response.status, seconds);
     if (log().debug_enabled())
-      log().debug("request", {{"method", method},
-                              {"route", label},
-                              {"status", response.status},
-                              {"duration_us",
-                               static_cast<long long>(seconds * 1e6)}});
+      log().debug("request",
+                  {{"method", method},
+                   {"route", label},
+                   {"status", response.status},
+                   {"duration_us", static_cast<long long>(seconds * 1e6)}});
     if (wec)
       break;
     if (failed) {
@@ -348,8 +343,8 @@ Server::Impl::serve(tcp::socket socket)
 
 Server::Server(asio::io_context& io, asio::thread_pool& pool,
                const Router& router, Metrics& metrics, ServerOptions options)
-    : impl_(std::make_shared<Impl>(io, pool, router, metrics,
-                                   std::move(options)))
+    : impl_(
+          std::make_shared<Impl>(io, pool, router, metrics, std::move(options)))
 {
   const auto address = asio::ip::make_address(impl_->options.host);
   const tcp::endpoint endpoint(address, impl_->options.port);

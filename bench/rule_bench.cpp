@@ -1,11 +1,11 @@
 // The pure session-rule decision for one pour: where does it go among the
 // day's sessions? Baseline: the same loop without the decision.
-#include <random>
-#include <vector>
+#include "engine/rules.hpp"
 
 #include <benchmark/benchmark.h>
 
-#include "engine/rules.hpp"
+#include <random>
+#include <vector>
 
 namespace {
 

@@ -3,12 +3,12 @@
 // durability pourd uses (WAL, synchronous = FULL).
 //
 //   sqlite_raw_bench FILE SECONDS
+#include <sqlite3.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-
-#include <sqlite3.h>
 
 int
 main(int argc, char** argv)
@@ -48,9 +48,9 @@ main(int argc, char** argv)
     sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
     ++count;
   }
-  const double took = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("%.0f\n", static_cast<double>(count) / took);
   sqlite3_finalize(insert);
   sqlite3_close(db);

@@ -5,17 +5,17 @@
 //   sweep_bench --database=URL [--pours=N] [--users=U]
 //
 // The database must be empty; the schema is created.
+#include "config/database_url.hpp"
+#include "engine/engine.hpp"
+
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <string>
 #include <thread>
-
-#include <CLI/CLI.hpp>
-
-#include "config/database_url.hpp"
-#include "engine/engine.hpp"
 
 namespace {
 
@@ -45,9 +45,9 @@ std::vector<std::int64_t>
 history(std::mt19937_64& rng, std::size_t pours)
 {
   std::vector<std::int64_t> out;
-  std::int64_t t = 1'600'000'000'000 +
-                   std::uniform_int_distribution<std::int64_t>(
-                       0, 30 * engine::k_day_ms)(rng);
+  std::int64_t t =
+      1'600'000'000'000 + std::uniform_int_distribution<std::int64_t>(
+                              0, 30 * engine::k_day_ms)(rng);
   std::uniform_int_distribution<int> per_session(1, 6);
   std::uniform_int_distribution<std::int64_t> gap(5, 50);
   std::uniform_int_distribution<std::int64_t> days(1, 4);
@@ -179,9 +179,8 @@ main(int argc, char** argv)
   const double raw = static_cast<double>(pours) / raw_s;
   std::printf("machine     %u cores, %s\n", std::thread::hardware_concurrency(),
               cpu_model().c_str());
-  std::printf("backend     %s\n", options.backend == orm::Backend::mysql
-                                      ? "mysql"
-                                      : "sqlite");
+  std::printf("backend     %s\n",
+              options.backend == orm::Backend::mysql ? "mysql" : "sqlite");
   std::printf("data        %zu orphans over %zu users, loaded in %.1f s\n",
               pours, users, load_s);
   std::printf("%-34s %12s %10s\n", "row", "pours/s", "seconds");

@@ -1,10 +1,10 @@
 // migrate, user add, bottle add: the few writes an operator makes by hand.
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
 #include <iostream>
 #include <memory>
 #include <optional>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace pourd::cli {
 
@@ -41,8 +41,8 @@ run_user_add(Context& context, const UserOptions& o)
   if (!o.time_zone.empty())
     input.time_zone = o.time_zone;
   const orm::User user = context.engine().create_user(input);
-  std::cout << "created user " << user.id << " " << user.email
-            << " (time zone " << user.time_zone << ")\n";
+  std::cout << "created user " << user.id << " " << user.email << " (time zone "
+            << user.time_zone << ")\n";
   return k_exit_ok;
 }
 
@@ -64,8 +64,8 @@ run_bottle_add(Context& context, const BottleOptions& o)
   input.price = o.price;
   input.volume_ml = o.volume_ml;
   const orm::Bottle bottle = engine.create_bottle(input);
-  std::cout << "created bottle " << bottle.id << " '" << bottle.name
-            << "' for " << o.email << " (" << bottle.volume_ml << " ml";
+  std::cout << "created bottle " << bottle.id << " '" << bottle.name << "' for "
+            << o.email << " (" << bottle.volume_ml << " ml";
   if (!bottle.price_minor.null())
     std::cout << ", price " << hundredths_text(*bottle.price_minor);
   std::cout << ")\n";
@@ -95,8 +95,7 @@ add_admin_commands(CLI::App& app, Commands& out)
   bottle->require_subcommand(1);
   auto b = std::make_shared<BottleOptions>();
   CLI::App* bottle_add = bottle->add_subcommand("add", "create a bottle");
-  bottle_add->add_option("EMAIL", b->email, "the owner's email")
-      ->required();
+  bottle_add->add_option("EMAIL", b->email, "the owner's email")->required();
   bottle_add->add_option("NAME", b->name, "the bottle's name")->required();
   bottle_add->add_option("--price", b->price, "price in currency units");
   bottle_add->add_option("--volume-ml", b->volume_ml,

@@ -3,12 +3,12 @@
 // a run is the exit status (see context.hpp).
 #pragma once
 
-#include <functional>
-#include <vector>
+#include "cli/context.hpp"
 
 #include <CLI/CLI.hpp>
 
-#include "cli/context.hpp"
+#include <functional>
+#include <vector>
 
 namespace pourd::cli {
 

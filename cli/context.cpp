@@ -5,7 +5,8 @@
 
 namespace pourd::cli {
 
-Context::Context(config::Config config) : config_(std::move(config)) {}
+Context::Context(config::Config config) : config_(std::move(config))
+{}
 
 Context::~Context() = default;
 
@@ -16,8 +17,7 @@ Context::store(bool any_schema)
     const orm::ConnectOptions& connect = config_.connect;
     // The default database lives in the state directory, which a first
     // run may not have made yet.
-    if (connect.backend == orm::Backend::sqlite &&
-        connect.path != ":memory:") {
+    if (connect.backend == orm::Backend::sqlite && connect.path != ":memory:") {
       const auto dir = std::filesystem::path(connect.path).parent_path();
       std::error_code ec;
       if (!dir.empty())

@@ -3,13 +3,13 @@
 // (so `--help` and bad flags never touch the database).
 #pragma once
 
-#include <memory>
-#include <stdexcept>
-#include <string>
-
 #include "config/config.hpp"
 #include "engine/engine.hpp"
 #include "orm/store.hpp"
+
+#include <memory>
+#include <stdexcept>
+#include <string>
 
 namespace pourd::cli {
 

@@ -1,15 +1,15 @@
 // debug-pour-sessions: one user's sessions and pours in local time, each
 // breach of the session rules flagged where it happens.
+#include "admin/json.hpp"
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+#include <boost/json.hpp>
+
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
-
-#include <boost/json.hpp>
-
-#include "admin/json.hpp"
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace pourd::cli {
 
@@ -30,8 +30,8 @@ pour_view(const orm::Pour& p, const std::string& bottle_name)
   json::object o = pourd::json::to_json(p);
   if (!bottle_name.empty())
     o["bottle_name"] = bottle_name;
-  o["external_id"] = p.external_id.null() ? json::value(nullptr)
-                                          : json::value(*p.external_id);
+  o["external_id"] =
+      p.external_id.null() ? json::value(nullptr) : json::value(*p.external_id);
   return o;
 }
 
@@ -166,15 +166,14 @@ run_debug(Context& context, const DebugOptions& o)
       all.push_back(json::object{{"pour_id", v.pour_id},
                                  {"session_id", v.session_id},
                                  {"reason", v.reason}});
-    print_json(json::object{
-        {"user",
-         json::object{{"id", user.id},
-                      {"email", user.email},
-                      {"time_zone", user.time_zone}}},
-        {"sessions", std::move(sessions)},
-        {"orphans", std::move(orphan_list)},
-        {"pours_in_missing_sessions", std::move(stray_list)},
-        {"violations", std::move(all)}});
+    print_json(
+        json::object{{"user", json::object{{"id", user.id},
+                                           {"email", user.email},
+                                           {"time_zone", user.time_zone}}},
+                     {"sessions", std::move(sessions)},
+                     {"orphans", std::move(orphan_list)},
+                     {"pours_in_missing_sessions", std::move(stray_list)},
+                     {"violations", std::move(all)}});
     return violations.empty() ? k_exit_ok : k_exit_problem;
   }
 
@@ -185,11 +184,10 @@ run_debug(Context& context, const DebugOptions& o)
               << "  " << s.name << "  [" << pourd::json::origin_text(s.origin);
     if (!s.merged_into.null())
       std::cout << ", merged into " << *s.merged_into;
-    std::cout << "]  "
-              << s.pour_count << " pours, "
+    std::cout << "]  " << s.pour_count << " pours, "
               << hundredths_text(s.total_amount_coz) << " oz";
-    if (const auto avg = engine::average_tenths(s.rating_sum_tenths,
-                                                s.rated_count))
+    if (const auto avg =
+            engine::average_tenths(s.rating_sum_tenths, s.rated_count))
       std::cout << ", average rating " << tenths_text(*avg);
     std::cout << '\n';
     for (const std::string& r : find(by_session, s.id))
@@ -218,13 +216,13 @@ run_debug(Context& context, const DebugOptions& o)
     }
   }
   for (const engine::Violation& v : loose)
-    std::cout << "!! " << (v.pour_id ? "pour " + std::to_string(v.pour_id)
-                                     : "session " +
-                                           std::to_string(v.session_id))
+    std::cout << "!! "
+              << (v.pour_id ? "pour " + std::to_string(v.pour_id)
+                            : "session " + std::to_string(v.session_id))
               << ": " << v.reason << '\n';
   std::cout << data.sessions.size() << " sessions, " << data.pours.size()
-            << " pours, " << orphans.size() << " orphans, "
-            << violations.size() << " violations\n";
+            << " pours, " << orphans.size() << " orphans, " << violations.size()
+            << " violations\n";
   return violations.empty() ? k_exit_ok : k_exit_problem;
 }
 

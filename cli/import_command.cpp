@@ -1,5 +1,11 @@
 // import: legacy drink logs and pour dumps become orphaned pours, which
 // the sweep (or fix-orphaned-pours) then groups into sessions.
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "engine/import.hpp"
+
+#include <boost/json.hpp>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -7,12 +13,6 @@
 #include <memory>
 #include <optional>
 #include <sstream>
-
-#include <boost/json.hpp>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
-#include "engine/import.hpp"
 
 namespace pourd::cli {
 
@@ -74,11 +74,11 @@ run_import(Context& context, const ImportCommandOptions& o)
   // The database is opened only once the file proved usable.
   orm::Store& store = context.store();
   Progress progress("importing " + o.file);
-  const engine::ImportSummary summary = engine::import_rows(
-      store, context.config().rules, parsed, options,
-      [&](std::size_t done, std::size_t total) {
-        progress.update(done, total);
-      });
+  const engine::ImportSummary summary =
+      engine::import_rows(store, context.config().rules, parsed, options,
+                          [&](std::size_t done, std::size_t total) {
+                            progress.update(done, total);
+                          });
   progress.finish();
 
   for (const engine::RowError& error : summary.errors)

@@ -1,18 +1,18 @@
 // pourctl: reads pourd's configuration, runs one command, and turns what
 // went wrong into the exit statuses of API.md.
-#include <algorithm>
-#include <iostream>
-#include <map>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include "cli/commands.hpp"
 #include "cli/context.hpp"
 #include "config/config.hpp"
 #include "engine/engine.hpp"
 #include "orm/store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
 
 namespace {
 
@@ -67,8 +67,7 @@ main(int argc, char** argv)
     std::string names = "--" + dashed;
     if (dashed != key)
       names += ",--" + key;
-    given[key] = app.add_option(names, values[key],
-                                "configuration key " + key)
+    given[key] = app.add_option(names, values[key], "configuration key " + key)
                      ->group("Configuration");
   }
 
@@ -119,7 +118,6 @@ main(int argc, char** argv)
       return fail(e.what(), k_exit_usage);
     return fail("database: " + std::string(e.what()), k_exit_unavailable);
   } catch (const std::exception& e) {
-    return fail("unexpected error: " + std::string(e.what()),
-                k_exit_problem);
+    return fail("unexpected error: " + std::string(e.what()), k_exit_problem);
   }
 }

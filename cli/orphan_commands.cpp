@@ -1,13 +1,13 @@
 // monitor-orphaned-pours and fix-orphaned-pours: watching for pours
 // without a session, and recovering them by the session rules.
-#include <cstdio>
-#include <iostream>
-#include <memory>
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
 
 #include <boost/json.hpp>
 
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
+#include <cstdio>
+#include <iostream>
+#include <memory>
 
 namespace pourd::cli {
 
@@ -24,12 +24,12 @@ run_monitor(Context& context, bool as_json)
   if (as_json) {
     json::array by_user;
     for (const orm::OrphanGroup& g : report.by_user)
-      by_user.push_back(json::object{
-          {"user_id", g.user_id},
-          {"email", g.email},
-          {"count", g.count},
-          {"oldest", engine::utc_text(g.oldest_ms)},
-          {"oldest_age_seconds", (now - g.oldest_ms) / 1000}});
+      by_user.push_back(
+          json::object{{"user_id", g.user_id},
+                       {"email", g.email},
+                       {"count", g.count},
+                       {"oldest", engine::utc_text(g.oldest_ms)},
+                       {"oldest_age_seconds", (now - g.oldest_ms) / 1000}});
     print_json(json::object{{"count", report.count},
                             {"by_user", std::move(by_user)},
                             {"timestamp", engine::utc_text(now)}});

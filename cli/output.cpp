@@ -1,13 +1,13 @@
 #include "cli/output.hpp"
 
-#include <cstdio>
-#include <iostream>
-#include <unistd.h>
-
-#include <boost/json.hpp>
-
 #include "admin/json.hpp"
 #include "engine/rules.hpp"
+
+#include <boost/json.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
 
 namespace pourd::cli {
 
@@ -70,10 +70,12 @@ print_json(const json::value& value)
 
 Progress::Progress(std::string what)
     : what_(std::move(what)), active_(isatty(STDERR_FILENO) == 1)
-{
-}
+{}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress()
+{
+  finish();
+}
 
 void
 Progress::update(std::size_t done, std::size_t total)

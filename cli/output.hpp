@@ -3,13 +3,13 @@
 // the model are pourd's own (admin/json.hpp), so both tools agree.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <string>
+#include "orm/model.hxx"
 
 #include <boost/json/value.hpp>
 
-#include "orm/model.hxx"
+#include <chrono>
+#include <cstdint>
+#include <string>
 
 namespace pourd::cli {
 

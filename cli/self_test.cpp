@@ -1,16 +1,16 @@
 // test-pour-creation: the safeguard self-test. It proves, against the
 // configured database, that the write path keeps every pour in a session,
 // and removes everything it made, also when a check fails.
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+#include <boost/json.hpp>
+
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <random>
-
-#include <boost/json.hpp>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace pourd::cli {
 
@@ -54,10 +54,10 @@ counts(orm::Store& store, std::int64_t user_id)
   Counts c;
   store.transact([&](orm::Tx& tx) {
     c.pours = tx.pours_of_user(user_id).size();
-    c.sessions = tx.live_sessions(user_id,
-                                  std::numeric_limits<std::int32_t>::min(),
-                                  std::numeric_limits<std::int32_t>::max())
-                     .size();
+    c.sessions =
+        tx.live_sessions(user_id, std::numeric_limits<std::int32_t>::min(),
+                         std::numeric_limits<std::int32_t>::max())
+            .size();
   });
   return c;
 }
@@ -74,8 +74,7 @@ class SelfTest
 public:
   SelfTest(engine::Engine& engine, orm::Store& store)
       : engine_(engine), store_(store), tag_(random_tag())
-  {
-  }
+  {}
 
   std::vector<CheckResult> run()
   {
@@ -127,16 +126,15 @@ private:
   {
     email_ = "selftest-" + tag_ + "@pourd.invalid";
     other_email_ = "selftest-" + tag_ + "-other@pourd.invalid";
-    const orm::User a = engine_.create_user(
-        {email_, "pourctl self-test", std::string("UTC")});
+    const orm::User a =
+        engine_.create_user({email_, "pourctl self-test", std::string("UTC")});
     users_.push_back(a.id);
     user_ = a.id;
     const orm::User b = engine_.create_user(
         {other_email_, "pourctl self-test (other)", std::string("UTC")});
     users_.push_back(b.id);
     other_user_ = b.id;
-    bottle_ = engine_.create_bottle({user_, "self-test bottle", 30.0, 750})
-                  .id;
+    bottle_ = engine_.create_bottle({user_, "self-test bottle", 30.0, 750}).id;
     other_bottle_ =
         engine_.create_bottle({other_user_, "self-test bottle", {}, {}}).id;
     return {};
@@ -161,9 +159,8 @@ private:
     if (r.pour.session_id.null())
       return "the pour was stored without a session";
     if (*r.pour.session_id != r.session.id || r.session.id == 0)
-      return "the pour names session " +
-             std::to_string(*r.pour.session_id) + " but session " +
-             std::to_string(r.session.id) + " was returned";
+      return "the pour names session " + std::to_string(*r.pour.session_id) +
+             " but session " + std::to_string(r.session.id) + " was returned";
     const engine::SessionView view = engine_.session(r.session.id);
     bool found = false;
     for (const orm::Pour& p : view.pours)
@@ -171,8 +168,7 @@ private:
     if (!found)
       return "session " + std::to_string(r.session.id) +
              " does not list the pour";
-    if (view.session.pour_count != static_cast<std::int64_t>(
-                                       view.pours.size()))
+    if (view.session.pour_count != static_cast<std::int64_t>(view.pours.size()))
       return "session statistics count " +
              std::to_string(view.session.pour_count) + " pours, it has " +
              std::to_string(view.pours.size());
@@ -246,8 +242,8 @@ private:
       orphan.bottle_id = bottle_;
       orphan.poured_at_ms = at;
       orphan.utc_offset_min = 0;
-      orphan.local_day = engine::local_day(at, 0,
-                                           engine_.settings().day_boundary_min);
+      orphan.local_day =
+          engine::local_day(at, 0, engine_.settings().day_boundary_min);
       orphan.amount_coz = 100;
       orphan.created_at_ms = at;
       tx.insert(orphan);
@@ -264,8 +260,8 @@ private:
     options.execute = true;
     const engine::RecoveryReport report = engine_.recover(options);
     if (report.fixed != 1 || report.remaining != 0)
-      return "recovery fixed " + std::to_string(report.fixed) +
-             " and left " + std::to_string(report.remaining);
+      return "recovery fixed " + std::to_string(report.fixed) + " and left " +
+             std::to_string(report.remaining);
 
     odb::nullable<orm::Pour> after;
     store_.transact([&](orm::Tx& tx) { after = tx.find_pour(orphan.id); });

@@ -1,14 +1,14 @@
 #include "daemon/admin_token.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace pourd::daemon {
 
@@ -52,8 +52,8 @@ read_token(const std::string& path)
   std::stringstream buf;
   buf << in.rdbuf();
   std::string token = buf.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' ||
-                            token.back() == ' '))
+  while (!token.empty() &&
+         (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   return token;
 }
@@ -75,8 +75,8 @@ load_or_create_admin_token(const std::string& state_dir)
 
   out.token = random_hex(32);
   // O_EXCL: two instances sharing a state directory must not both write.
-  const int fd = ::open(out.path.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const int fd =
+      ::open(out.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST)
       return load_or_create_admin_token(state_dir);
@@ -84,9 +84,8 @@ load_or_create_admin_token(const std::string& state_dir)
                              "': " + std::strerror(errno));
   }
   const std::string line = out.token + "\n";
-  const bool ok =
-      ::write(fd, line.data(), line.size()) ==
-      static_cast<ssize_t>(line.size());
+  const bool ok = ::write(fd, line.data(), line.size()) ==
+                  static_cast<ssize_t>(line.size());
   ::fsync(fd);
   ::close(fd);
   if (!ok)

@@ -1,15 +1,5 @@
 #include "daemon/app.hpp"
 
-#include <csignal>
-#include <filesystem>
-#include <future>
-#include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
-
 #include "admin/api.hpp"
 #include "admin/handlers.hpp"
 #include "admin/logging.hpp"
@@ -23,6 +13,16 @@
 #include "daemon/sweep_timer.hpp"
 #include "daemon/sweeper.hpp"
 #include "engine/engine.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <thread>
 
 #ifndef POURD_VERSION
 #define POURD_VERSION "unknown"
@@ -93,12 +93,12 @@ run(const config::Config& initial, const config::Sources& sources)
 {
   const logging::Log log("daemon");
   config::Config current = initial;
-  log.info("starting", {{"version", POURD_VERSION},
-                        {"database",
-                         config::redact_database_url(current.database)},
-                        {"listen", listen_text(current)},
-                        {"state_dir", current.state_dir},
-                        {"config_file", current.config_file}});
+  log.info("starting",
+           {{"version", POURD_VERSION},
+            {"database", config::redact_database_url(current.database)},
+            {"listen", listen_text(current)},
+            {"state_dir", current.state_dir},
+            {"config_file", current.config_file}});
 
   try {
     prepare_directories(current);
@@ -130,12 +130,12 @@ run(const config::Config& initial, const config::Sources& sources)
 
   admin::Metrics metrics;
   const logging::Log orm_log("orm");
-  store->set_retry_observer([&metrics, &orm_log](const char* kind,
-                                                 bool retrying) {
-    metrics.database_retry(kind, retrying);
-    orm_log.debug("recoverable database error",
-                  {{"kind", kind}, {"retrying", retrying}});
-  });
+  store->set_retry_observer(
+      [&metrics, &orm_log](const char* kind, bool retrying) {
+        metrics.database_retry(kind, retrying);
+        orm_log.debug("recoverable database error",
+                      {{"kind", kind}, {"retrying", retrying}});
+      });
 
   engine::Engine engine(*store, current.rules);
   admin::SecretBox secrets(secrets_of(current, log));
@@ -155,8 +155,8 @@ run(const config::Config& initial, const config::Sources& sources)
   options.port = current.listen_port;
   std::unique_ptr<admin::Server> server;
   try {
-    server = std::make_unique<admin::Server>(io, pool, router, metrics,
-                                             options);
+    server =
+        std::make_unique<admin::Server>(io, pool, router, metrics, options);
   } catch (const std::exception& e) {
     log.error("cannot listen",
               {{"listen", listen_text(current)}, {"error", e.what()}});

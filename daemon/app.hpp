@@ -2,9 +2,9 @@
 // systemd notifications, from start to a clean stop.
 #pragma once
 
-#include <memory>
-
 #include "config/config.hpp"
+
+#include <memory>
 
 namespace pourd::daemon {
 

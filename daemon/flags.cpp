@@ -49,7 +49,8 @@ std::string
 usage(const std::string& program)
 {
   std::string text =
-      "Usage: " + program + " [--config FILE] [--KEY=VALUE]...\n"
+      "Usage: " + program +
+      " [--config FILE] [--KEY=VALUE]...\n"
       "\n"
       "pourd keeps every logged pour in a drinking session: it serves the\n"
       "admin HTTP API and sweeps orphaned pours into sessions.\n"

@@ -2,9 +2,9 @@
 // configuration key, --help and --version.
 #pragma once
 
-#include <string>
-
 #include "config/config.hpp"
+
+#include <string>
 
 namespace pourd::daemon {
 

@@ -1,8 +1,8 @@
 #include "daemon/lease.hpp"
 
-#include <chrono>
-
 #include <unistd.h>
+
+#include <chrono>
 
 namespace pourd::daemon {
 

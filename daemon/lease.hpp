@@ -5,12 +5,12 @@
 // Not thread-safe: one sweep uses one Lease at a time.
 #pragma once
 
+#include "orm/store.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
-
-#include "orm/store.hpp"
 
 namespace pourd::daemon {
 

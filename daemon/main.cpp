@@ -1,12 +1,12 @@
 // pourd: parses the command line and configuration, then runs the daemon.
-#include <cstdio>
-#include <exception>
-#include <iostream>
-
 #include "admin/logging.hpp"
 #include "config/config.hpp"
 #include "daemon/app.hpp"
 #include "daemon/flags.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
 
 #ifndef POURD_VERSION
 #define POURD_VERSION "unknown"

@@ -1,14 +1,14 @@
 #include "daemon/sweep_timer.hpp"
 
-#include <algorithm>
-#include <random>
+#include "daemon/sweeper.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "daemon/sweeper.hpp"
+#include <algorithm>
+#include <random>
 
 namespace pourd::daemon {
 
@@ -39,8 +39,7 @@ struct SweepTimer::Impl : std::enable_shared_from_this<SweepTimer::Impl>
 {
   Impl(asio::io_context& io_, asio::thread_pool& pool_, Sweeper& sweeper_)
       : io(io_), pool(pool_), sweeper(sweeper_), timer(io_)
-  {
-  }
+  {}
 
   asio::io_context& io;
   asio::thread_pool& pool;
@@ -56,12 +55,12 @@ struct SweepTimer::Impl : std::enable_shared_from_this<SweepTimer::Impl>
   {
     const std::uint64_t mine = ++epoch;
     timer.expires_after(delay);
-    timer.async_wait([self = shared_from_this(),
-                      mine](const boost::system::error_code& ec) {
-      if (ec || self->stopped || mine != self->epoch)
-        return;
-      self->fire();
-    });
+    timer.async_wait(
+        [self = shared_from_this(), mine](const boost::system::error_code& ec) {
+          if (ec || self->stopped || mine != self->epoch)
+            return;
+          self->fire();
+        });
   }
 
   void fire()
@@ -97,8 +96,8 @@ struct SweepTimer::Impl : std::enable_shared_from_this<SweepTimer::Impl>
     milliseconds backoff = k_first_backoff;
     for (int i = 1; i < failures && backoff < k_max_backoff; ++i)
       backoff *= 2;
-    backoff = std::min({backoff, k_max_backoff,
-                        std::max(interval, k_first_backoff)});
+    backoff =
+        std::min({backoff, k_max_backoff, std::max(interval, k_first_backoff)});
     schedule(jittered(backoff, 0.2));
   }
 };
@@ -106,8 +105,7 @@ struct SweepTimer::Impl : std::enable_shared_from_this<SweepTimer::Impl>
 SweepTimer::SweepTimer(asio::io_context& io, asio::thread_pool& pool,
                        Sweeper& sweeper)
     : impl_(std::make_shared<Impl>(io, pool, sweeper))
-{
-}
+{}
 
 SweepTimer::~SweepTimer()
 {

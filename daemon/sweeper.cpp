@@ -1,8 +1,8 @@
 #include "daemon/sweeper.hpp"
 
-#include <chrono>
-
 #include "daemon/lease.hpp"
+
+#include <chrono>
 
 namespace pourd::daemon {
 
@@ -25,8 +25,7 @@ Sweeper::Sweeper(engine::Engine& engine, admin::Metrics& metrics,
                  std::string holder, std::size_t batch)
     : engine_(engine), metrics_(metrics), holder_(std::move(holder)),
       batch_(batch)
-{
-}
+{}
 
 admin::SweepAnswer
 Sweeper::run(const std::string& trigger)
@@ -95,12 +94,11 @@ Sweeper::sweep(const std::string& trigger)
       answer.finished_at_ms = now_ms();
       metrics_.sweep(trigger, "skipped", answer.report.found, 0,
                      answer.report.remaining, 0);
-      log_.info("orphan sweep skipped",
-                {{"event", "orphan_sweep"},
-                 {"trigger", trigger},
-                 {"result", "skipped"},
-                 {"holder", other},
-                 {"found", answer.report.found}});
+      log_.info("orphan sweep skipped", {{"event", "orphan_sweep"},
+                                         {"trigger", trigger},
+                                         {"result", "skipped"},
+                                         {"holder", other},
+                                         {"found", answer.report.found}});
       return answer;
     }
 
@@ -120,8 +118,7 @@ Sweeper::sweep(const std::string& trigger)
   } catch (const std::exception& e) {
     lease.release();
     const auto ms = elapsed_ms();
-    metrics_.sweep(trigger, "error", 0, 0, 0,
-                   static_cast<double>(ms) / 1000.0);
+    metrics_.sweep(trigger, "error", 0, 0, 0, static_cast<double>(ms) / 1000.0);
     if (const auto* db = dynamic_cast<const orm::DatabaseError*>(&e);
         db && db->kind() == orm::DatabaseError::Kind::unavailable)
       metrics_.database_error("unavailable");
@@ -148,10 +145,9 @@ Sweeper::sweep(const std::string& trigger)
   const auto ms = elapsed_ms();
   const auto& r = answer.report;
   answer.finished_at_ms = now_ms();
-  answer.message = r.found == 0 ? "no orphaned pours"
-                   : r.remaining == 0
-                       ? "every orphaned pour now has a session"
-                       : "some orphaned pours remain";
+  answer.message = r.found == 0       ? "no orphaned pours"
+                   : r.remaining == 0 ? "every orphaned pour now has a session"
+                                      : "some orphaned pours remain";
 
   try {
     orm::SweepRun run;
@@ -173,15 +169,12 @@ Sweeper::sweep(const std::string& trigger)
   for (std::int64_t i = 0; i < r.sessions_created; ++i)
     metrics_.session_created("recovered");
 
-  const logging::Fields fields = {{"event", "orphan_sweep"},
-                                  {"trigger", trigger},
-                                  {"found", r.found},
-                                  {"fixed", r.fixed},
-                                  {"remaining", r.remaining},
-                                  {"sessions_created", r.sessions_created},
-                                  {"duration_ms", ms},
-                                  {"sessions_merged", r.sessions_merged},
-                                  {"batches", r.batches}};
+  const logging::Fields fields = {
+      {"event", "orphan_sweep"},  {"trigger", trigger},
+      {"found", r.found},         {"fixed", r.fixed},
+      {"remaining", r.remaining}, {"sessions_created", r.sessions_created},
+      {"duration_ms", ms},        {"sessions_merged", r.sessions_merged},
+      {"batches", r.batches}};
   log_.info("orphan sweep finished", fields);
   if (on_summary_)
     on_summary_("last sweep " + engine::utc_text(answer.finished_at_ms) +

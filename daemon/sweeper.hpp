@@ -6,6 +6,11 @@
 // while a sweep runs waits for that sweep and returns its outcome.
 #pragma once
 
+#include "admin/api.hpp"
+#include "admin/logging.hpp"
+#include "admin/metrics.hpp"
+#include "engine/engine.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -13,11 +18,6 @@
 #include <functional>
 #include <mutex>
 #include <string>
-
-#include "admin/api.hpp"
-#include "admin/logging.hpp"
-#include "admin/metrics.hpp"
-#include "engine/engine.hpp"
 
 namespace pourd::daemon {
 
