@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 
 namespace pourd::daemon {
@@ -36,17 +37,9 @@ Lease::acquire(std::string* other)
         held = true;
         return;
       }
-      orm::Lease lease = *row;
-      if (lease.holder != holder_ && lease.expires_at_ms > now) {
-        if (other)
-          *other = lease.holder;
-        held = false;
-        return;
-      }
-      lease.holder = holder_;
-      lease.expires_at_ms = now + ttl_.count();
-      tx.update(lease);
-      held = true;
+      held = tx.claim_lease(name_, holder_, now, now + ttl_.count());
+      if (!held && other)
+        *other = row->holder;
     });
   } catch (const orm::DatabaseError& e) {
     // Another instance inserted the row first: it holds the lease.
@@ -64,15 +57,8 @@ Lease::renew()
 {
   bool held = false;
   store_.transact([&](orm::Tx& tx) {
-    auto row = tx.find_lease(name_);
-    if (row.null() || row->holder != holder_) {
-      held = false;
-      return;
-    }
-    orm::Lease lease = *row;
-    lease.expires_at_ms = clock_() + ttl_.count();
-    tx.update(lease);
-    held = true;
+    const std::int64_t now = clock_();
+    held = tx.claim_lease(name_, holder_, now, now + ttl_.count());
   });
   return held;
 }
@@ -99,8 +85,12 @@ this_holder()
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0)
     host[0] = '\0';
-  return std::string(host[0] ? host : "localhost") + ":" +
-         std::to_string(::getpid());
+  // Leases take plain characters only.
+  std::string name = host[0] ? host : "localhost";
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-')
+      c = '-';
+  return name + ":" + std::to_string(::getpid());
 }
 
 } // namespace pourd::daemon

@@ -5,6 +5,7 @@
 #include "orm/model-odb.hxx"
 
 #include <errmsg.h>
+#include <mysql.h>
 #include <mysqld_error.h>
 #include <odb/connection.hxx>
 #include <odb/database.hxx>
@@ -409,6 +410,27 @@ Tx::update(const Lease& lease)
   db_->update(lease);
 }
 
+bool
+Tx::claim_lease(const std::string& name, const std::string& holder,
+                std::int64_t now_ms, std::int64_t until_ms)
+{
+  // The values go into the SQL text, so only plain characters may.
+  auto plain = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+             c == '-';
+    });
+  };
+  if (!plain(name) || !plain(holder))
+    throw std::invalid_argument("lease name or holder has characters "
+                                "outside [A-Za-z0-9._:-]");
+  return db_->execute("UPDATE pourd_lease SET holder = '" + holder +
+                      "', expires_at_ms = " + id_text(until_ms) +
+                      " WHERE name = '" + name + "' AND (holder = '" + holder +
+                      "' OR expires_at_ms <= " + id_text(now_ms) + ")") == 1;
+}
+
 void
 Tx::erase_user_data(std::int64_t user_id)
 {
@@ -463,8 +485,10 @@ Store::open(const ConnectOptions& o)
       std::unique_ptr<odb::mysql::connection_factory> f(new MysqlPool(max));
       impl->db.reset(new odb::mysql::database(o.user, o.password, o.database,
                                               o.host, o.port, socket, "utf8mb4",
-                                              0, std::move(f)));
-      // Connect now, so a wrong address or password fails at start-up.
+                                              CLIENT_FOUND_ROWS, std::move(f)));
+      // CLIENT_FOUND_ROWS: UPDATE reports the rows it matched, as SQLite
+      // does, not only those whose values changed. Connect now, so a
+      // wrong address or password fails at start-up.
       impl->db->connection();
     }
   } catch (const odb::exception& e) {

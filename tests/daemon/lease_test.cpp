@@ -1,9 +1,13 @@
 // The sweep lease between instances sharing one database.
+#include "config/database_url.hpp"
 #include "daemon/lease.hpp"
 #include "tests/support/databases.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 namespace pourd::test {
 namespace {
@@ -41,6 +45,40 @@ TEST(LeaseTest, OneHolderAtATimeAndExpiredLeasesAreTakenOver)
 
     b.release();
     EXPECT_TRUE(a.acquire());
+  }
+}
+
+TEST(LeaseTest, InstancesRacingForAnExpiredLeaseElectExactlyOne)
+{
+  for (const auto& backend : backends()) {
+    SCOPED_TRACE(backend);
+    const std::string url = fresh_database_url(backend);
+    auto first = orm::Store::open(config::parse_database_url(url));
+    first->migrate();
+    // An expired lease left by a crashed instance.
+    std::int64_t now = 1'000'000;
+    daemon::Lease crashed(*first, "orphan_sweep", "gone:1", 1s,
+                          [&now] { return now - 10'000; });
+    ASSERT_TRUE(crashed.acquire());
+
+    // Eight instances, each with its own connections, try at once.
+    constexpr int instances = 8;
+    std::vector<std::unique_ptr<orm::Store>> stores;
+    for (int i = 0; i < instances; ++i)
+      stores.push_back(orm::Store::open(config::parse_database_url(url)));
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < instances; ++i)
+      threads.emplace_back([&, i] {
+        daemon::Lease lease(*stores[i], "orphan_sweep",
+                            "host-" + std::to_string(i) + ":1", 60s,
+                            [&now] { return now; });
+        if (lease.acquire())
+          ++winners;
+      });
+    for (auto& t : threads)
+      t.join();
+    EXPECT_EQ(winners.load(), 1);
   }
 }
 
