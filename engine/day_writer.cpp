@@ -54,6 +54,7 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     (t.existing ? joined : fresh)[t.index].push_back(pours[k]);
   }
 
+  std::vector<orm::Session> created;
   // New sessions are named after their first pour, in its local time.
   for (auto& group : fresh) {
     const orm::Pour* first = *std::min_element(
@@ -74,6 +75,7 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     for (orm::Pour* p : group)
       p->session_id = s.id;
     out.created.push_back(s.id);
+    created.push_back(std::move(s));
     if (fault)
       fault("session_created");
   }
@@ -122,6 +124,9 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     tx.update(sessions[i]);
     out.reused.push_back(sessions[i].id);
   }
+  // The caller finds every session of the day, new ones too, as written.
+  for (auto& s : created)
+    sessions.push_back(std::move(s));
   return out;
 }
 

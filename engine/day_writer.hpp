@@ -26,7 +26,9 @@ struct DayOutcome
 
 // Puts `pours` (all of one user and one local day) into that day's
 // `sessions` by the rules, creating and merging sessions as plan_day says.
-// New pours (`insert`) are inserted; existing ones are reassigned.
+// New pours (`insert`) are inserted; existing ones are reassigned. On
+// return `sessions` holds every session of the day as written, the new
+// ones appended.
 DayOutcome apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
                      const std::vector<orm::Pour*>& pours, bool insert,
                      orm::Origin origin, std::int64_t now,

@@ -278,8 +278,10 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
   store_.transact([&](orm::Tx& tx) {
     result = PourResult{};
     orm::Pour pour = p;
-    if (!tx.lock_user(in.user_id))
+    const auto locked = tx.lock_user(in.user_id);
+    if (locked.null())
       throw NotFound(id_text("user", in.user_id) + " does not exist");
+    const orm::User& user = *locked;
 
     if (!idempotency_key.empty()) {
       auto seen = tx.find_idempotency_key(idempotency_key);
@@ -301,7 +303,6 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
       }
     }
 
-    const orm::User user = *tx.find_user(in.user_id);
     const auto bottle = tx.find_bottle(in.bottle_id);
     if (bottle.null() || bottle->user_id != in.user_id)
       throw ValidationError({{"bottle_id", id_text("bottle", in.bottle_id) +
@@ -344,7 +345,9 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
       auto sessions = tx.live_sessions_on_day(user.id, pour.local_day);
       apply_day(tx, sessions, {&pour}, true, orm::Origin::auto_grouped, now,
                 settings_, fault_);
-      result.session = *tx.find_session(*pour.session_id);
+      result.session = *std::find_if(
+          sessions.begin(), sessions.end(),
+          [&](const orm::Session& s) { return s.id == *pour.session_id; });
     }
 
     if (!idempotency_key.empty()) {
@@ -385,9 +388,10 @@ Engine::current_session(std::int64_t user_id,
   CurrentResult result;
   store_.transact([&](orm::Tx& tx) {
     result = CurrentResult{};
-    if (!tx.lock_user(user_id))
+    const auto locked = tx.lock_user(user_id);
+    if (locked.null())
       throw NotFound(id_text("user", user_id) + " does not exist");
-    const orm::User user = *tx.find_user(user_id);
+    const orm::User& user = *locked;
     const std::int64_t now = clock_();
     const std::int32_t offset = zone_offset(user.time_zone, now);
     const std::int32_t today =

@@ -137,7 +137,7 @@ Engine::recover(const RecoveryOptions& options)
       std::size_t budget = batch;
       while (budget > 0 && next_after < users.size()) {
         const std::int64_t user_id = users[next_after];
-        if (!tx.lock_user(user_id)) {
+        if (tx.lock_user(user_id).null()) {
           // Orphans of a user row that is gone cannot be grouped; they
           // stay and are counted as remaining.
           ++next_after;

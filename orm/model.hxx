@@ -49,10 +49,6 @@ struct User
   std::string time_zone;
 
   std::int64_t created_at_ms = 0;
-
-  // Bumped by every write transaction of this user: the UPDATE takes the
-  // row lock that serializes the user's writes on MySQL.
-  std::int64_t write_seq = 0;
 };
 
 #pragma db object table("pourd_bottle")

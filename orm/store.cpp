@@ -149,12 +149,13 @@ struct Store::Impl
 // --------------------------------------------------------------------------
 // Tx
 
-bool
+odb::nullable<User>
 Tx::lock_user(std::int64_t user_id)
 {
-  return db_->execute("UPDATE pourd_user SET write_seq = write_seq + 1 "
-                      "WHERE id = " +
-                      id_text(user_id)) == 1;
+  if (backend_ == Backend::sqlite)
+    return find_user(user_id);
+  using q = odb::query<User>;
+  return first_of(db_->query<User>((q::id == user_id) + "FOR UPDATE"));
 }
 
 odb::nullable<User>

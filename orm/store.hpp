@@ -86,9 +86,10 @@ public:
 
   Backend backend() const { return backend_; }
 
-  // Takes the user's write lock (MySQL row lock; SQLite transactions are
-  // already exclusive). False when the user does not exist.
-  bool lock_user(std::int64_t user_id);
+  // Takes the user's write lock and reads the user; null when there is no
+  // such user. On MySQL the row lock (SELECT ... FOR UPDATE) serializes the
+  // user's writers; SQLite write transactions are exclusive already.
+  odb::nullable<User> lock_user(std::int64_t user_id);
 
   // Users.
   odb::nullable<User> find_user(std::int64_t id);

@@ -151,8 +151,7 @@ dump(const std::string& url)
   store->transact([&](orm::Tx& tx) {
     out.str("");
     for (const orm::User& u : tx.users()) {
-      out << "user " << u.id << ' ' << u.email << ' ' << u.time_zone << ' '
-          << u.write_seq << '\n';
+      out << "user " << u.id << ' ' << u.email << ' ' << u.time_zone << '\n';
       for (const orm::Session& s : tx.all_sessions(u.id))
         out << "session " << s.id << ' ' << s.name << ' ' << s.local_day << ' '
             << s.pour_count << ' ' << s.total_amount_coz << ' '
