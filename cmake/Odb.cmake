@@ -28,7 +28,7 @@ function(odb_compile out_var)
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
     COMMAND ${ODB_COMPILER}
       -d common -d mysql -d sqlite --multi-database dynamic
-      --std c++11 --generate-query --generate-schema
+      --std c++11 --generate-query --generate-prepared --generate-schema
       --schema-format embedded
       --include-prefix ${ARG_INCLUDE_PREFIX}
       ${changelogs}

@@ -47,6 +47,36 @@ collect(odb::result<T> r)
   return out;
 }
 
+// A query prepared once per connection and kept there: the hot paths run
+// the same few queries for every pour, and preparing each anew costs the
+// server a parse and the client round trips. `make` builds the query
+// around the parameters it is given; `params` points at them afterwards.
+template <typename T, typename P, typename Make>
+odb::prepared_query<T>
+prepared(odb::database& db, const char* name, P*& params, Make make)
+{
+  odb::prepared_query<T> pq(db.lookup_query<T>(name, params));
+  if (!pq) {
+    std::unique_ptr<P> owned(new P());
+    params = owned.get();
+    pq = db.prepare_query<T>(name, make(*params));
+    db.cache_query(pq, std::move(owned));
+  }
+  return pq;
+}
+
+struct IdParams
+{
+  std::int64_t id = 0;
+};
+
+struct DayParams
+{
+  std::int64_t user_id = 0;
+  std::int32_t from_day = 0;
+  std::int32_t to_day = 0;
+};
+
 // The object with that id, or null.
 template <typename T, typename Id>
 odb::nullable<T>
@@ -126,6 +156,10 @@ struct Store::Impl
   RetryPolicy policy;
   RetryObserver observer;
   std::mutex rng_mutex;
+  // SQLite runs one write transaction at a time. Threads of this process
+  // queue here instead of in SQLite's busy handler, which polls by
+  // sleeping whole milliseconds; other processes still meet the handler.
+  std::mutex sqlite_writer;
   std::mt19937 rng{std::random_device{}()};
 
   odb::transaction_impl* begin()
@@ -155,7 +189,12 @@ Tx::lock_user(std::int64_t user_id)
   if (backend_ == Backend::sqlite)
     return find_user(user_id);
   using q = odb::query<User>;
-  return first_of(db_->query<User>((q::id == user_id) + "FOR UPDATE"));
+  IdParams* p = nullptr;
+  auto pq = prepared<User>(*db_, "pourd_lock_user", p, [](IdParams& v) {
+    return (q::id == q::_ref(v.id)) + "FOR UPDATE";
+  });
+  p->id = user_id;
+  return first_of(pq.execute());
 }
 
 odb::nullable<User>
@@ -223,11 +262,7 @@ Tx::find_session(std::int64_t id)
 std::vector<Session>
 Tx::live_sessions_on_day(std::int64_t user_id, std::int32_t local_day)
 {
-  using q = odb::query<Session>;
-  return collect(
-      db_->query<Session>((q::user_id == user_id && q::local_day == local_day &&
-                           q::merged_into.is_null()) +
-                          "ORDER BY" + q::id));
+  return live_sessions(user_id, local_day, local_day);
 }
 
 std::vector<Session>
@@ -235,10 +270,17 @@ Tx::live_sessions(std::int64_t user_id, std::int32_t from_day,
                   std::int32_t to_day)
 {
   using q = odb::query<Session>;
-  return collect(
-      db_->query<Session>((q::user_id == user_id && q::local_day >= from_day &&
-                           q::local_day <= to_day && q::merged_into.is_null()) +
-                          "ORDER BY" + q::local_day + "," + q::id));
+  DayParams* p = nullptr;
+  auto pq = prepared<Session>(*db_, "pourd_live_sessions", p, [](DayParams& v) {
+    return (q::user_id == q::_ref(v.user_id) &&
+            q::local_day >= q::_ref(v.from_day) &&
+            q::local_day <= q::_ref(v.to_day) && q::merged_into.is_null()) +
+           "ORDER BY" + q::local_day + "," + q::id;
+  });
+  p->user_id = user_id;
+  p->from_day = from_day;
+  p->to_day = to_day;
+  return collect(pq.execute());
 }
 
 odb::nullable<Session>
@@ -608,6 +650,9 @@ Store::transact(const std::function<void(Tx&)>& fn)
     const char* kind = nullptr;
     std::string what;
     try {
+      std::unique_lock<std::mutex> turn;
+      if (impl.sqlite)
+        turn = std::unique_lock<std::mutex>(impl.sqlite_writer);
       odb::transaction t(impl.begin());
       Tx tx(*impl.db, impl.backend);
       fn(tx);
