@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
+#include <vector>
 
 namespace pourd::test {
 
@@ -20,12 +22,32 @@ env(const char* name)
   return v ? v : "";
 }
 
+// Unique across processes and runs: process ids are reused, and rand()
+// repeats its sequence in every process.
 std::string
 unique_name()
 {
   static std::atomic<int> counter{0};
-  return std::to_string(getpid()) + "_" + std::to_string(++counter) + "_" +
-         std::to_string(std::rand() % 100000);
+  static const unsigned seed = std::random_device{}();
+  return std::to_string(getpid()) + "_" + std::to_string(seed % 1000000) + "_" +
+         std::to_string(++counter);
+}
+
+// Temporary directories of this process, removed when it exits.
+std::vector<std::string>&
+temporary_dirs()
+{
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+void
+remove_temporary_dirs()
+{
+  for (const auto& dir : temporary_dirs()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
 }
 
 } // namespace
@@ -47,10 +69,14 @@ std::string
 fresh_database_url(const std::string& backend)
 {
   if (backend == "sqlite") {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("pourd-test-" + unique_name());
-    std::filesystem::create_directories(dir);
-    return "sqlite://" + (dir / "pourd.db").string();
+    std::string dir =
+        (std::filesystem::temp_directory_path() / "pourd-test-XXXXXX").string();
+    if (!mkdtemp(dir.data()))
+      throw std::runtime_error("cannot create a temporary directory");
+    if (temporary_dirs().empty())
+      std::atexit(remove_temporary_dirs);
+    temporary_dirs().push_back(dir);
+    return "sqlite://" + dir + "/pourd.db";
   }
   const std::string base = env("POURD_TEST_MYSQL_URL");
   if (base.empty())
