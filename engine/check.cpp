@@ -110,6 +110,11 @@ Engine::check(std::optional<std::int64_t> user_id)
                  expect.first_pour_ms.null() ? -1 : *expect.first_pour_ms);
         mismatch("last_pour_ms", s.last_pour_ms.null() ? -1 : *s.last_pour_ms,
                  expect.last_pour_ms.null() ? -1 : *expect.last_pour_ms);
+        mismatch("auto_first_ms",
+                 s.auto_first_ms.null() ? -1 : *s.auto_first_ms,
+                 expect.auto_first_ms.null() ? -1 : *expect.auto_first_ms);
+        mismatch("auto_last_ms", s.auto_last_ms.null() ? -1 : *s.auto_last_ms,
+                 expect.auto_last_ms.null() ? -1 : *expect.auto_last_ms);
         if (s.tags != expect.tags || s.companions != expect.companions)
           out.push_back({uid, 0, sid,
                          "statistics differ: tags or companions miss some "

@@ -55,19 +55,12 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
   }
 
   std::vector<orm::Session> created;
-  // New sessions are named after their first pour, in its local time.
+  // add_to_stats names each new session after its first pour.
   for (auto& group : fresh) {
-    const orm::Pour* first = *std::min_element(
-        group.begin(), group.end(), [](const orm::Pour* a, const orm::Pour* b) {
-          return a->poured_at_ms < b->poured_at_ms;
-        });
     orm::Session s;
-    s.user_id = first->user_id;
+    s.user_id = group.front()->user_id;
     s.origin = static_cast<std::int32_t>(origin);
-    s.local_day = first->local_day;
-    s.utc_offset_min = first->utc_offset_min;
-    s.name = session_name(first->poured_at_ms, first->utc_offset_min,
-                          origin == orm::Origin::recovered);
+    s.local_day = group.front()->local_day;
     s.created_at_ms = now;
     for (const orm::Pour* p : group)
       add_to_stats(s, *p);

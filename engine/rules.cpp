@@ -418,10 +418,22 @@ average_tenths(std::int64_t sum_tenths, std::int64_t count)
 void
 add_to_stats(orm::Session& s, const orm::Pour& p)
 {
-  if (s.pour_count == 0 || p.poured_at_ms < *s.first_pour_ms)
+  // A session is named after its first pour, in that pour's local time.
+  if (s.pour_count == 0 || p.poured_at_ms < *s.first_pour_ms) {
     s.first_pour_ms = p.poured_at_ms;
+    s.utc_offset_min = p.utc_offset_min;
+    s.name = session_name(
+        p.poured_at_ms, p.utc_offset_min,
+        s.origin == static_cast<std::int32_t>(orm::Origin::recovered));
+  }
   if (s.pour_count == 0 || p.poured_at_ms > *s.last_pour_ms)
     s.last_pour_ms = p.poured_at_ms;
+  if (p.auto_grouped) {
+    if (s.auto_first_ms.null() || p.poured_at_ms < *s.auto_first_ms)
+      s.auto_first_ms = p.poured_at_ms;
+    if (s.auto_last_ms.null() || p.poured_at_ms > *s.auto_last_ms)
+      s.auto_last_ms = p.poured_at_ms;
+  }
   ++s.pour_count;
   s.total_amount_coz += p.amount_coz;
   if (!p.cost_minor.null())
@@ -442,6 +454,8 @@ recompute_stats(orm::Session& s, const std::vector<orm::Pour>& pours)
 {
   s.first_pour_ms.reset();
   s.last_pour_ms.reset();
+  s.auto_first_ms.reset();
+  s.auto_last_ms.reset();
   s.pour_count = 0;
   s.total_amount_coz = 0;
   s.total_cost_minor = 0;
@@ -458,6 +472,8 @@ recompute_stats(orm::Session& s, const std::vector<orm::Pour>& pours)
 Span
 span_of(const orm::Session& s)
 {
+  if (!s.auto_first_ms.null() && !s.auto_last_ms.null())
+    return {*s.auto_first_ms, *s.auto_last_ms};
   if (s.pour_count > 0 && !s.first_pour_ms.null() && !s.last_pour_ms.null())
     return {*s.first_pour_ms, *s.last_pour_ms};
   return {s.created_at_ms, s.created_at_ms};

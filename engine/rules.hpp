@@ -103,7 +103,8 @@ std::int64_t pour_cost(std::int64_t price_minor, std::int32_t volume_ml,
 std::optional<std::int64_t> average_tenths(std::int64_t sum_tenths,
                                            std::int64_t count);
 
-// Adds one pour to a session's statistics.
+// Adds one pour to a session's statistics; a pour that becomes the first
+// renames the session after its time.
 void add_to_stats(orm::Session& session, const orm::Pour& pour);
 
 // Recomputes a session's statistics from all of its pours.
@@ -113,8 +114,9 @@ void recompute_stats(orm::Session& session,
 // --------------------------------------------------------------------------
 // Grouping
 
-// Where a session can take pours: its pours' span, or its creation time
-// while it is empty.
+// Where a session can take automatically grouped pours: the span of those
+// it has; else, when it holds only pours placed in it by choice, their
+// span; else, while it is empty, its creation time.
 struct Span
 {
   std::int64_t first_ms = 0;

@@ -100,6 +100,12 @@ struct Session
   odb::nullable<std::int64_t> first_pour_ms;
   odb::nullable<std::int64_t> last_pour_ms;
 
+  // The span of the automatically grouped pours, which later pours are
+  // grouped by; a pour placed in the session by choice widens the span
+  // above but not this one. Null while there is no such pour.
+  odb::nullable<std::int64_t> auto_first_ms;
+  odb::nullable<std::int64_t> auto_last_ms;
+
   std::int64_t pour_count = 0;
   std::int64_t total_amount_coz = 0;
   std::int64_t total_cost_minor = 0;

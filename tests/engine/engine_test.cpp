@@ -95,6 +95,43 @@ TEST_P(EngineTest, BridgingPourMergesIntoTheEarlierSession)
   EXPECT_TRUE(engine().check().empty());
 }
 
+TEST_P(EngineTest, PoursPlacedByChoiceDoNotStretchAutomaticGrouping)
+{
+  auto u = add_user("America/New_York");
+  auto b = add_bottle(u.id);
+  // 18:00 local, grouped automatically.
+  auto first = pour(u.id, b.id, "2026-11-10T23:00:00Z");
+  // 23:30 local, placed in that session by choice.
+  engine::NewPour chosen;
+  chosen.user_id = u.id;
+  chosen.bottle_id = b.id;
+  chosen.amount_oz = 1;
+  chosen.poured_at = engine::Instant{at("2026-11-11T04:30:00Z"), {}};
+  chosen.session_id = first.session.id;
+  EXPECT_EQ(engine().create_pour(chosen).session.id, first.session.id);
+  // 22:30 local is 4.5 h after the only automatic pour: a session of its
+  // own, although it is within 4 h of the chosen one.
+  auto late = pour(u.id, b.id, "2026-11-11T03:30:00Z");
+  EXPECT_NE(late.session.id, first.session.id);
+  for (const auto& v : engine().check())
+    ADD_FAILURE() << v.reason;
+}
+
+TEST_P(EngineTest, SessionNameFollowsItsFirstPour)
+{
+  auto u = add_user();
+  auto b = add_bottle(u.id);
+  auto a = pour(u.id, b.id, "2026-10-01T10:00:00Z");
+  EXPECT_EQ(a.session.name, "Session 2026-10-01 10:00");
+  pour(u.id, b.id, "2026-10-01T16:00:00Z");
+  pour(u.id, b.id, "2026-10-01T13:00:00Z");
+  auto early = pour(u.id, b.id, "2026-10-01T07:00:00Z");
+  EXPECT_EQ(early.session.id, a.session.id);
+  EXPECT_EQ(early.session.name, "Session 2026-10-01 07:00");
+  EXPECT_EQ(engine().session(a.session.id).session.name,
+            "Session 2026-10-01 07:00");
+}
+
 TEST_P(EngineTest, InjectedFailureAfterSessionCreationLeavesNoTrace)
 {
   auto u = add_user();
