@@ -2,6 +2,8 @@
 
 #include "config/database_url.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -206,9 +208,10 @@ load(const Sources& sources)
     std::transform(key.begin(), key.end(), key.begin(), [](unsigned char ch) {
       return static_cast<char>(std::tolower(ch));
     });
-    // Variables that are no key of ours (POURD_TEST_*) are not settings.
     if (is_known(key))
       values[key] = {value, "environment " + name};
+    else
+      c.unknown_environment.push_back(name);
   }
 
   for (const auto& [flag, value] : sources.flags) {
@@ -257,6 +260,13 @@ load(const Sources& sources)
     if (c.listen_host.size() > 2 && c.listen_host.front() == '[' &&
         c.listen_host.back() == ']')
       c.listen_host = c.listen_host.substr(1, c.listen_host.size() - 2);
+    in6_addr address;
+    if (inet_pton(AF_INET, c.listen_host.c_str(), &address) != 1 &&
+        inet_pton(AF_INET6, c.listen_host.c_str(), &address) != 1)
+      fail("listen", *v,
+           "expected an IP address and port like 127.0.0.1:8787 or "
+           "[::1]:8787, got '" +
+               v->text + "'");
     c.listen_port = static_cast<unsigned short>(port);
   }
 
@@ -295,8 +305,11 @@ load(const Sources& sources)
            "'" + v->text + "' is not an IANA time zone");
     c.rules.default_time_zone = v->text;
   }
-  if (const Value* v = get("sweep_interval"))
+  if (const Value* v = get("sweep_interval")) {
     c.sweep_interval = duration_value("sweep_interval", *v, true);
+    if (c.sweep_interval.count() != 0 && c.sweep_interval.count() < 1000)
+      fail("sweep_interval", *v, "must be 0 (off) or at least 1s");
+  }
   if (const Value* v = get("sweep_batch")) {
     std::size_t n = 0;
     const auto [end, ec] =

@@ -48,6 +48,9 @@ struct Config
   LogFormat log_format = LogFormat::text;
   std::string log_level = "info";
   std::string config_file; // the file read, empty when none
+  // POURD_* variables that name no key: likely typos, worth a warning
+  // (other tools' variables share the prefix, so they do not stop start).
+  std::vector<std::string> unknown_environment;
 };
 
 struct Sources

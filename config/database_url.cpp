@@ -74,11 +74,25 @@ std::string
 redact_database_url(std::string_view url)
 {
   auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || !parsed->has_password())
+  if (parsed) {
+    if (!parsed->has_password())
+      return std::string(url);
+    boost::urls::url copy = *parsed;
+    copy.set_password("***");
+    return std::string(copy.buffer());
+  }
+  // Not a URL, yet it may hold a password: hide everything between the
+  // first ':' after the scheme and the last '@'.
+  const auto scheme = url.find("://");
+  const auto at = url.rfind('@');
+  if (scheme == std::string_view::npos || at == std::string_view::npos ||
+      at < scheme + 3)
     return std::string(url);
-  boost::urls::url copy = *parsed;
-  copy.set_password("***");
-  return std::string(copy.buffer());
+  const auto colon = url.find(':', scheme + 3);
+  if (colon == std::string_view::npos || colon > at)
+    return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" +
+         std::string(url.substr(at));
 }
 
 } // namespace pourd::config

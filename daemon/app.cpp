@@ -99,6 +99,9 @@ run(const config::Config& initial, const config::Sources& sources)
             {"listen", listen_text(current)},
             {"state_dir", current.state_dir},
             {"config_file", current.config_file}});
+  for (const auto& name : current.unknown_environment)
+    log.warn("environment variable names no configuration key; ignored",
+             {{"variable", name}});
 
   try {
     prepare_directories(current);

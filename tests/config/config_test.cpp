@@ -72,6 +72,8 @@ TEST_F(ConfigTest, FlagsBeatEnvironmentWhichBeatsTheFile)
                    {"POURD_TEST_MYSQL_URL", "not a key of ours"}};
   s.flags = {{"session-timeout", "6h"}};
   const Config c = load(s);
+  EXPECT_EQ(c.unknown_environment,
+            std::vector<std::string>{"POURD_TEST_MYSQL_URL"});
   EXPECT_EQ(c.rules.session_timeout_ms, 6 * 3'600'000);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.rules.current_window_ms, 90 * 60'000);
@@ -92,6 +94,9 @@ TEST_F(ConfigTest, UnknownKeysAndBadValuesNameTheKey)
   for (const auto& [key, value] :
        std::vector<std::pair<std::string, std::string>>{
            {"listen", "8787"},
+           {"listen", "localhost:8787"},
+           {"listen", "999.1.1.1:8787"},
+           {"sweep_interval", "1ms"},
            {"day_boundary", "25:00"},
            {"default_time_zone", "Europe/Atlantis"},
            {"sweep_batch", "0"},
@@ -183,6 +188,18 @@ TEST(DatabaseUrlTest, RedactsThePassword)
 {
   const std::string url = "mysql://pourd:hunter2@127.0.0.1/pourd";
   EXPECT_EQ(redact_database_url(url), "mysql://pourd:***@127.0.0.1/pourd");
+  // Also when the URL is too broken to parse.
+  for (const char* broken : {"mysql://u:sec ret@h/db", "mysql://u:s%zzt@h/db"})
+    try {
+      parse_database_url(broken);
+      ADD_FAILURE() << broken;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).find("sec"), std::string::npos);
+      EXPECT_EQ(std::string(e.what()).find("zz"), std::string::npos);
+      EXPECT_NE(std::string(e.what()).find("mysql://u:***@h/db"),
+                std::string::npos)
+          << e.what();
+    }
   try {
     parse_database_url("mysql://pourd:hunter2@127.0.0.1:0/pourd");
     FAIL();
