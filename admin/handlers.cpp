@@ -135,7 +135,15 @@ create_pour(ApiContext& ctx, const Request& req, const Params&)
   in.session_id = body.id("session_id", false);
   body.finish();
 
-  const engine::PourResult result = ctx.engine.create_pour(in, key);
+  // The answer is rendered inside the transaction, so a replay gets the
+  // very same body even after later pours changed the session.
+  const auto render = [](const engine::PourResult& created) {
+    bj::object out;
+    out["pour"] = json::to_json(created.pour);
+    out["session"] = json::to_json(created.session);
+    return json::serialize(out);
+  };
+  const engine::PourResult result = ctx.engine.create_pour(in, key, render);
   if (!result.replayed) {
     ctx.metrics.pour_created();
     // A session whose first pour this is and that the grouping made.
@@ -144,10 +152,9 @@ create_pour(ApiContext& ctx, const Request& req, const Params&)
             static_cast<std::int32_t>(orm::Origin::auto_grouped))
       ctx.metrics.session_created("auto");
   }
-  bj::object out;
-  out["pour"] = json::to_json(result.pour);
-  out["session"] = json::to_json(result.session);
-  Response r = json_response(result.replayed ? 200 : 201, out);
+  Response r;
+  r.status = result.replayed ? 200 : 201;
+  r.body = result.body;
   r.headers.emplace_back("Location",
                          "/api/sessions/" + std::to_string(result.session.id));
   return r;

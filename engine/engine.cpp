@@ -66,27 +66,25 @@ check_text(const std::string& text, const std::string& field, std::size_t max,
         {field, "must be at most " + std::to_string(max) + " characters"});
 }
 
-// Stable across processes and versions: FNV-1a over a canonical text.
+// Stable across processes and versions: FNV-1a over a canonical text of
+// the validated, normalized request (`p` before it is stored), so tag
+// order or case makes no difference.
 std::string
-request_hash(const NewPour& in)
+request_hash(const NewPour& in, const orm::Pour& p)
 {
   std::ostringstream text;
-  text.precision(17);
-  text << in.user_id << '|' << in.bottle_id << '|' << in.amount_oz << '|';
+  text << p.user_id << '|' << p.bottle_id << '|' << p.amount_coz << '|';
   if (in.poured_at) {
     text << in.poured_at->utc_ms;
     if (in.poured_at->offset_min)
       text << '@' << *in.poured_at->offset_min;
   }
-  text << '|' << (in.rating ? std::to_string(*in.rating) : "-") << '|'
-       << in.notes.size() << ':' << in.notes << '|' << in.location.value_or("-")
-       << '|';
-  for (const auto& t : in.tags)
-    text << t.size() << ':' << t;
-  text << '|';
-  for (const auto& c : in.companions)
-    text << c.size() << ':' << c;
-  text << '|' << (in.session_id ? std::to_string(*in.session_id) : "-");
+  text << '|'
+       << (p.rating_tenths.null() ? "-" : std::to_string(*p.rating_tenths))
+       << '|' << p.notes.size() << ':' << p.notes << '|' << p.location << '|'
+       << p.tags.size() << ':' << p.tags << '|' << p.companions.size() << ':'
+       << p.companions << '|'
+       << (in.session_id ? std::to_string(*in.session_id) : "-");
 
   std::uint64_t h = 14695981039346656037ull;
   for (unsigned char c : text.str()) {
@@ -217,7 +215,8 @@ Engine::user_by_email(const std::string& email)
 // Pours
 
 PourResult
-Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
+Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
+                    const Renderer& render)
 {
   std::vector<FieldError> errors;
   orm::Pour p;
@@ -268,7 +267,9 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
     throw ValidationError(std::move(errors));
 
   const std::string hash =
-      idempotency_key.empty() ? std::string() : request_hash(in);
+      idempotency_key.empty() ? std::string() : request_hash(in, p);
+  const std::string stored_key =
+      std::to_string(in.user_id) + ":" + idempotency_key;
   const std::int64_t now = clock_();
   const std::int64_t when = in.poured_at ? in.poured_at->utc_ms : now;
   p.poured_at_ms = when;
@@ -284,7 +285,7 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
     const orm::User& user = *locked;
 
     if (!idempotency_key.empty()) {
-      auto seen = tx.find_idempotency_key(idempotency_key);
+      auto seen = tx.find_idempotency_key(stored_key);
       if (!seen.null()) {
         if (seen->request_hash != hash)
           throw Conflict("Idempotency-Key '" + idempotency_key +
@@ -299,6 +300,7 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
         if (!s.null())
           result.session = *s;
         result.replayed = true;
+        result.body = seen->response;
         return;
       }
     }
@@ -350,15 +352,18 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key)
           [&](const orm::Session& s) { return s.id == *pour.session_id; });
     }
 
+    result.pour = pour;
+    if (render)
+      result.body = render(result);
     if (!idempotency_key.empty()) {
       orm::IdempotencyKey key;
-      key.key = idempotency_key;
+      key.key = stored_key;
       key.request_hash = hash;
       key.pour_id = pour.id;
       key.created_at_ms = now;
+      key.response = result.body;
       tx.insert(key);
     }
-    result.pour = pour;
   });
   return result;
 }

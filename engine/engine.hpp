@@ -86,7 +86,14 @@ struct PourResult
   orm::Pour pour;
   orm::Session session;
   bool replayed = false; // an idempotent replay of an earlier request
+  // With an idempotency key and a renderer: the answer as first rendered,
+  // the same for every replay.
+  std::string body;
 };
+
+// Turns a created pour into the answer a client gets; run inside the
+// transaction so the stored answer and the pour commit together.
+using Renderer = std::function<std::string(const PourResult&)>;
 
 struct CurrentResult
 {
@@ -161,10 +168,13 @@ public:
   orm::Bottle create_bottle(const NewBottle& input);
 
   // Creates the pour and finds, creates or merges its session, in one
-  // transaction. With `idempotency_key`, a replay of the same body returns
-  // the first result and a different body throws Conflict.
+  // transaction. With `idempotency_key` (scoped to the user), a replay of
+  // the same request returns the first result, with the first answer
+  // `render` made, and a different request throws Conflict. Requests are
+  // compared after normalization (tag order and case do not matter).
   PourResult create_pour(const NewPour& input,
-                         const std::string& idempotency_key = {});
+                         const std::string& idempotency_key = {},
+                         const Renderer& render = {});
 
   // The user's session active within the current window today, or a new
   // empty one; fills an empty location and adds tags.

@@ -180,7 +180,8 @@ struct Pour
 #pragma db object table("pourd_idempotency")
 struct IdempotencyKey
 {
-  #pragma db id type("VARCHAR(255)")
+  // "<user id>:<key as sent>": each user has keys of their own.
+  #pragma db id type("VARCHAR(300)")
   std::string key;
 
   // Hash of the request body the key was first used with.
@@ -189,6 +190,10 @@ struct IdempotencyKey
 
   std::int64_t pour_id = 0;
   std::int64_t created_at_ms = 0;
+
+  // The answer the first request got, sent again to every replay.
+  #pragma db type("TEXT")
+  std::string response;
 };
 
 #pragma db object table("pourd_sweep_run")

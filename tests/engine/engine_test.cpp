@@ -226,6 +226,41 @@ TEST_P(EngineTest, IdempotencyKeyReplaysTheFirstPour)
   EXPECT_EQ(pours_total(), 1);
 }
 
+TEST_P(EngineTest, IdempotencyKeysBelongToOneUserAndIgnoreTagOrder)
+{
+  auto u = add_user();
+  auto v = add_user();
+  auto ub = add_bottle(u.id);
+  auto vb = add_bottle(v.id);
+  engine::NewPour p;
+  p.user_id = u.id;
+  p.bottle_id = ub.id;
+  p.amount_oz = 1;
+  p.poured_at = engine::Instant{at("2026-12-03T10:00:00Z"), std::nullopt};
+  p.tags = {"b", "A"};
+  const auto render = [](const engine::PourResult& r) {
+    return "pour " + std::to_string(r.pour.id) + " in a session of " +
+           std::to_string(r.session.pour_count);
+  };
+  auto first = engine().create_pour(p, "shared", render);
+  EXPECT_EQ(first.body,
+            "pour " + std::to_string(first.pour.id) + " in a session of 1");
+
+  // Another pour joins the session; the replay still answers as first.
+  pour(u.id, ub.id, "2026-12-03T10:30:00Z");
+  p.tags = {"a", "B"};
+  auto again = engine().create_pour(p, "shared", render);
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.body, first.body);
+
+  // The same key is free for another user.
+  p.user_id = v.id;
+  p.bottle_id = vb.id;
+  auto theirs = engine().create_pour(p, "shared", render);
+  EXPECT_FALSE(theirs.replayed);
+  EXPECT_NE(theirs.pour.id, first.pour.id);
+}
+
 TEST_P(EngineTest, CurrentSessionIsReusedWithinTheWindow)
 {
   auto u = add_user();
