@@ -22,8 +22,6 @@ constexpr std::size_t k_max_notes = 1000;
 constexpr std::size_t k_max_name = 255;
 constexpr std::size_t k_max_key = 255;
 constexpr double k_max_price = 1'000'000;
-constexpr std::int32_t k_min_offset = -12 * 60;
-constexpr std::int32_t k_max_offset = 14 * 60;
 
 std::int64_t
 system_now()
@@ -253,9 +251,10 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
   p.tags = join_set(normalize_set(in.tags, "tags", errors));
   p.companions = join_set(normalize_set(in.companions, "companions", errors));
 
-  if (in.poured_at && in.poured_at->offset_min &&
-      (*in.poured_at->offset_min < k_min_offset ||
-       *in.poured_at->offset_min > k_max_offset))
+  if (in.poured_at && !plausible_instant(in.poured_at->utc_ms))
+    errors.push_back({"poured_at", "must lie between 1970 and 3000"});
+  else if (in.poured_at && in.poured_at->offset_min &&
+           !plausible_offset(*in.poured_at->offset_min))
     errors.push_back({"poured_at", "has a UTC offset outside -12:00..+14:00"});
 
   if (idempotency_key.size() > k_max_key ||

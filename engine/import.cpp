@@ -22,7 +22,6 @@ constexpr std::size_t k_max_external_id = 128;
 constexpr std::size_t k_max_name = 255;
 constexpr std::size_t k_max_notes = 1000;
 // Real offsets run from -12:00 to +14:00; a little slack, no more.
-constexpr std::int32_t k_max_offset_min = 15 * 60;
 
 std::string_view
 trim(std::string_view s)
@@ -284,8 +283,11 @@ csv_row(const CsvColumns& cols, const std::vector<std::string>& fields,
   row.external_id = id;
 
   const std::string_view at = cols.get(fields, "created_at_utc");
-  if (auto t = parse_time(at))
+  if (auto t = parse_time(at); t && plausible_instant(t->utc_ms))
     row.utc_ms = t->utc_ms;
+  else if (t)
+    errors.push_back("created_at_utc '" + std::string(at) +
+                     "' is not between 1970 and 3000");
   else
     errors.push_back("created_at_utc '" + std::string(at) +
                      "' is not an RFC 3339 time like 2019-03-24T16:51:15Z");
@@ -293,11 +295,11 @@ csv_row(const CsvColumns& cols, const std::vector<std::string>& fields,
   const std::string_view off = cols.get(fields, "tz_offset_minutes");
   if (!off.empty()) {
     const auto v = parse_whole(off);
-    if (v && *v >= -k_max_offset_min && *v <= k_max_offset_min)
+    if (v && plausible_offset(static_cast<std::int32_t>(*v)))
       row.offset_min = static_cast<std::int32_t>(*v);
     else
       errors.push_back("tz_offset_minutes '" + std::string(off) +
-                       "' is not whole minutes from -900 to 900");
+                       "' is not whole minutes from -720 to 840");
   }
 
   const std::string_view drink = cols.get(fields, "drink_name");
@@ -496,7 +498,13 @@ json_row(const json::value& value, std::size_t line,
     errors.push_back("bottle_name holds a control character");
 
   const std::string at = text("poured_at", true);
-  if (auto t = parse_time(at)) {
+  if (auto t = parse_time(at);
+      t && (!plausible_instant(t->utc_ms) ||
+            (t->offset_min && !plausible_offset(*t->offset_min)))) {
+    errors.push_back("poured_at '" + at +
+                     "' is not between 1970 and 3000 with an offset from "
+                     "-12:00 to +14:00");
+  } else if (t) {
     row.utc_ms = t->utc_ms;
     row.offset_min = t->offset_min;
   } else if (!at.empty()) {

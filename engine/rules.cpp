@@ -229,6 +229,19 @@ parse_time(std::string_view s)
   return out;
 }
 
+bool
+plausible_instant(std::int64_t utc_ms)
+{
+  // 3000-01-01T00:00:00Z
+  return utc_ms >= 0 && utc_ms < 32'503'680'000'000;
+}
+
+bool
+plausible_offset(std::int32_t offset_min)
+{
+  return offset_min >= -12 * 60 && offset_min <= 14 * 60;
+}
+
 std::string
 session_name(std::int64_t utc_ms, std::int32_t offset_min, bool recovered)
 {

@@ -63,6 +63,13 @@ struct ParsedTime
 // Parses an RFC 3339 date-time; nullopt when malformed.
 std::optional<ParsedTime> parse_time(std::string_view text);
 
+// Pours happen between 1970 and the year 3000: earlier instants get
+// pre-standard zone offsets, later ones dates of five digits.
+bool plausible_instant(std::int64_t utc_ms);
+
+// UTC offsets places use: -12:00 to +14:00.
+bool plausible_offset(std::int32_t offset_min);
+
 // "Session 2026-12-03 21:15", plus " (Recovered)" when `recovered`.
 std::string session_name(std::int64_t utc_ms, std::int32_t offset_min,
                          bool recovered);

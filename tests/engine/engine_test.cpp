@@ -310,6 +310,14 @@ TEST_P(EngineTest, InvalidPoursNameEveryBadFieldAndWriteNothing)
   p.amount_oz = 10;
   EXPECT_EQ(fields_of([&] { engine().create_pour(p); }),
             std::vector<std::string>{"bottle_id"});
+  for (const char* when : {"0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                           "9999-12-31T23:59:59Z"}) {
+    p.poured_at = engine::Instant{at(when), std::nullopt};
+    EXPECT_EQ(fields_of([&] { engine().create_pour(p); }),
+              std::vector<std::string>{"poured_at"})
+        << when;
+  }
+  p.poured_at.reset();
   p.user_id = u.id + 1000;
   EXPECT_THROW(engine().create_pour(p), NotFound);
   EXPECT_EQ(pours_total(), 0);
