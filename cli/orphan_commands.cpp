@@ -81,9 +81,10 @@ run_fix(Context& context, const FixOptions& o)
   progress.finish();
 
   if (o.json) {
+    // A dry run fixes nothing: it reports how many pours it would assign.
     print_json(json::object{{"execute", o.execute},
                             {"found", r.found},
-                            {"fixed", r.fixed},
+                            {o.execute ? "fixed" : "to_assign", r.fixed},
                             {"remaining", r.remaining},
                             {"sessions_reused", r.sessions_reused},
                             {"sessions_created", r.sessions_created},

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-scripts/build.sh
+scripts/build.sh pourd pourctl
 mkdir -p var
 exec build/bin/pourd --state-dir=./var "$@"

@@ -15,7 +15,7 @@ done
 
 dir=$(mktemp -d /tmp/pourd-mariadb.XXXXXX)
 sock=$dir/mysqld.sock
-port=${POURD_TEST_MYSQL_PORT:-$((20000 + RANDOM % 20000))}
+port=$((20000 + RANDOM % 20000))
 pid=
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -38,22 +38,36 @@ if ! mariadb-install-db --no-defaults --datadir="$dir/data" "${as_root[@]}" \
   exit 1
 fi
 
-mariadbd --no-defaults --datadir="$dir/data" --socket="$sock" \
-  --port="$port" --bind-address=127.0.0.1 "${as_root[@]}" \
-  --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=1 \
-  --max-connections=500 --skip-name-resolve \
-  --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
-  --log-error="$dir/error.log" --pid-file="$dir/mysqld.pid" &
-pid=$!
+# Starts the server on `port`; false when it exits before it answers
+# (most often because the port was taken).
+start_server() {
+  mariadbd --no-defaults --datadir="$dir/data" --socket="$sock" \
+    --port="$port" --bind-address=127.0.0.1 "${as_root[@]}" \
+    --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=1 \
+    --max-connections=500 --skip-name-resolve \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+    --log-error="$dir/error.log" --pid-file="$dir/mysqld.pid" &
+  pid=$!
+  for _ in $(seq 150); do
+    if mariadb --no-defaults --socket="$sock" -uroot -e 'SELECT 1' \
+         >/dev/null 2>&1; then
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { pid=; return 1; }
+    sleep 0.2
+  done
+  echo "with-mariadb: server did not answer within 30 s" >&2
+  exit 1
+}
 
-for _ in $(seq 150); do
-  if mariadb --no-defaults --socket="$sock" -uroot -e 'SELECT 1' \
-       >/dev/null 2>&1; then
-    break
+for attempt in 1 2 3 4 5; do
+  start_server && break
+  if [ "$attempt" -eq 5 ]; then
+    echo "with-mariadb: server exited:" >&2
+    tail -n 20 "$dir/error.log" >&2
+    exit 1
   fi
-  kill -0 "$pid" 2>/dev/null || { echo "with-mariadb: server exited:" >&2;
-    tail -n 20 "$dir/error.log" >&2; exit 1; }
-  sleep 0.2
+  port=$((20000 + RANDOM % 20000))
 done
 
 mariadb --no-defaults --socket="$sock" -uroot <<SQL
