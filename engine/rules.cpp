@@ -2,6 +2,8 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <locale.h>
+#include <wctype.h>
 
 #include <algorithm>
 #include <array>
@@ -68,6 +70,88 @@ digits(std::string_view s, std::size_t pos, std::size_t n, int& out)
   return true;
 }
 
+// Decodes the code point at `i` and moves `i` past it; nullopt for bytes
+// that are not UTF-8 (overlong forms, surrogates, values past Unicode).
+std::optional<char32_t>
+next_code_point(std::string_view text, std::size_t& i)
+{
+  const auto c = static_cast<unsigned char>(text[i]);
+  std::size_t n = 0;
+  char32_t cp = 0;
+  if (c < 0x80) {
+    n = 1;
+    cp = c;
+  } else if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return std::nullopt;
+  }
+  if (i + n > text.size())
+    return std::nullopt;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto cc = static_cast<unsigned char>(text[i + k]);
+    if ((cc & 0xC0) != 0x80)
+      return std::nullopt;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  static constexpr char32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < k_min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return std::nullopt;
+  i += n;
+  return cp;
+}
+
+void
+append_utf8(std::string& out, char32_t cp)
+{
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Lower case by the Unicode tables of the C library's C.UTF-8 locale, so
+// "ÖL" and "öl" are one tag. Text that is not UTF-8 is left as it is
+// (validation refuses it anyway).
+std::string
+lower_unicode(std::string_view text)
+{
+  static const locale_t utf8 =
+      newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto cp = next_code_point(text, i);
+    if (!cp)
+      return std::string(text);
+    char32_t lower = *cp;
+    if (lower >= 'A' && lower <= 'Z')
+      lower += 'a' - 'A';
+    else if (lower >= 0x80 && utf8)
+      lower = static_cast<char32_t>(towlower_l(static_cast<wint_t>(*cp), utf8));
+    append_utf8(out, lower);
+  }
+  return out;
+}
+
 std::string
 trim_lower(std::string_view s)
 {
@@ -78,11 +162,7 @@ trim_lower(std::string_view s)
     s.remove_prefix(1);
   while (!s.empty() && is_space(s.back()))
     s.remove_suffix(1);
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
+  return lower_unicode(s);
 }
 
 constexpr std::array<std::string_view, 7> k_locations = {
@@ -370,40 +450,9 @@ std::optional<std::size_t>
 utf8_length(std::string_view text)
 {
   std::size_t count = 0;
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t n = 0;
-    char32_t cp = 0;
-    if (c < 0x80) {
-      n = 1;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 4;
-      cp = c & 0x07;
-    } else {
+  for (std::size_t i = 0; i < text.size(); ++count)
+    if (!next_code_point(text, i))
       return std::nullopt;
-    }
-    if (i + n > text.size())
-      return std::nullopt;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xC0) != 0x80)
-        return std::nullopt;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past Unicode are not UTF-8.
-    static constexpr char32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < k_min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return std::nullopt;
-    i += n;
-    ++count;
-  }
   return count;
 }
 

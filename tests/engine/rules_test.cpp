@@ -110,6 +110,12 @@ TEST(RulesTest, SetsAreTrimmedLowercasedDeduplicatedAndSorted)
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0].field, "tags[1]");
   EXPECT_EQ(errors[1].field, "tags[2]");
+  // Lower case beyond ASCII: "ÖL" is "öl", and "Zoë", "zoë", "ZOË" are one.
+  EXPECT_EQ(normalize_set({"\xc3\x96L"}, "tags", errors),
+            std::vector<std::string>{"\xc3\xb6l"});
+  EXPECT_EQ(normalize_set({"Zo\xc3\xab", "zo\xc3\xab", "ZO\xc3\x8b"},
+                          "companions", errors),
+            std::vector<std::string>{"zo\xc3\xab"});
   EXPECT_EQ(union_sets("a\nc", "b\nc"), "a\nb\nc");
   EXPECT_EQ(split_set(""), std::vector<std::string>{});
 }
