@@ -15,7 +15,6 @@ done
 
 dir=$(mktemp -d /tmp/pourd-mariadb.XXXXXX)
 sock=$dir/mysqld.sock
-port=$((20000 + RANDOM % 20000))
 pid=
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -26,6 +25,13 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
+
+# A port nothing listens on now (the kernel picks it); start_server still
+# retries, since another process may take it before the server binds.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
 
 as_root=()
 [ "$(id -u)" -eq 0 ] && as_root=(--user=root)
@@ -67,7 +73,7 @@ for attempt in 1 2 3 4 5; do
     tail -n 20 "$dir/error.log" >&2
     exit 1
   fi
-  port=$((20000 + RANDOM % 20000))
+  port=$(free_port)
 done
 
 mariadb --no-defaults --socket="$sock" -uroot <<SQL
