@@ -175,39 +175,32 @@ private:
     return {};
   }
 
+  // The real pour path, failing on purpose after it created the session
+  // and after it inserted the pour: either way nothing may remain.
   std::string rollback_leaves_nothing()
   {
-    const Counts before = counts(store_, user_);
-    bool thrown = false;
-    try {
-      store_.transact([&](orm::Tx& tx) {
-        const std::int64_t at = now_ms();
-        orm::Session s;
-        s.user_id = user_;
-        s.name = engine::session_name(at, 0, false);
-        s.local_day = engine::local_day(at, 0, 0);
-        s.created_at_ms = at;
-        tx.insert(s);
-        orm::Pour p;
-        p.user_id = user_;
-        p.bottle_id = bottle_;
-        p.session_id = s.id;
-        p.poured_at_ms = at;
-        p.local_day = s.local_day;
-        p.amount_coz = 100;
-        p.created_at_ms = at;
-        tx.insert(p);
-        throw InjectedFailure{};
+    for (const char* point : {"session_created", "pour_inserted"}) {
+      const Counts before = counts(store_, user_);
+      engine_.set_fault_injector([point](const char* at) {
+        if (std::string(at) == point)
+          throw InjectedFailure{};
       });
-    } catch (const InjectedFailure&) {
-      thrown = true;
+      bool thrown = false;
+      try {
+        // A day of its own, so the pour needs a new session.
+        engine_.create_pour(
+            pour_input(user_, bottle_, now_ms() - 3 * engine::k_day_ms));
+      } catch (const InjectedFailure&) {
+        thrown = true;
+      }
+      engine_.set_fault_injector({});
+      if (!thrown)
+        return std::string("no failure was injected at ") + point;
+      const Counts after = counts(store_, user_);
+      if (!(after == before))
+        return std::string("failing at ") + point + ": before " +
+               counts_text(before) + "; after: " + counts_text(after);
     }
-    if (!thrown)
-      return "the injected failure did not reach the caller";
-    const Counts after = counts(store_, user_);
-    if (!(after == before))
-      return "before: " + counts_text(before) +
-             "; after the failed transaction: " + counts_text(after);
     return {};
   }
 
