@@ -102,11 +102,16 @@ first_of(odb::result<T> r)
 
 // MySQL connections read committed data: a transaction that locked a
 // user's row must then see what the previous lock holder wrote.
+//
+// The pool keeps every connection it opens (minimum = maximum): ODB closes
+// a returned connection whenever more than the minimum are open and nobody
+// waits, and a new one costs a connect, a login and a fresh prepare of
+// every statement, which under load was most of the server's work.
 class MysqlPool : public odb::mysql::connection_pool_factory
 {
 public:
   explicit MysqlPool(std::size_t max)
-      : odb::mysql::connection_pool_factory(max, 1)
+      : odb::mysql::connection_pool_factory(max, max)
   {}
 
 protected:
@@ -124,7 +129,7 @@ class SqlitePool : public odb::sqlite::connection_pool_factory
 {
 public:
   explicit SqlitePool(std::size_t max)
-      : odb::sqlite::connection_pool_factory(max, 1)
+      : odb::sqlite::connection_pool_factory(max, max)
   {}
 
 protected:
