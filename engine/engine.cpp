@@ -278,10 +278,17 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
   store_.transact([&](orm::Tx& tx) {
     result = PourResult{};
     orm::Pour pour = p;
-    const auto locked = tx.lock_user(in.user_id);
-    if (locked.null())
-      throw NotFound(id_text("user", in.user_id) + " does not exist");
-    const orm::User& user = *locked;
+    // The usual pour names an existing user and bottle: one round trip
+    // locks the user and reads both. Otherwise find out which is missing.
+    auto found = tx.lock_user_with_bottle(in.user_id, in.bottle_id);
+    if (found.null()) {
+      if (tx.lock_user(in.user_id).null())
+        throw NotFound(id_text("user", in.user_id) + " does not exist");
+      throw ValidationError({{"bottle_id", id_text("bottle", in.bottle_id) +
+                                               " does not exist for " +
+                                               id_text("user", in.user_id)}});
+    }
+    const orm::UserBottle& user = *found;
 
     if (!idempotency_key.empty()) {
       auto seen = tx.find_idempotency_key(stored_key);
@@ -304,14 +311,9 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
       }
     }
 
-    const auto bottle = tx.find_bottle(in.bottle_id);
-    if (bottle.null() || bottle->user_id != in.user_id)
-      throw ValidationError({{"bottle_id", id_text("bottle", in.bottle_id) +
-                                               " does not exist for " +
-                                               id_text("user", in.user_id)}});
-    if (!bottle->price_minor.null())
+    if (!user.price_minor.null())
       pour.cost_minor =
-          pour_cost(*bottle->price_minor, bottle->volume_ml, pour.amount_coz);
+          pour_cost(*user.price_minor, user.volume_ml, pour.amount_coz);
 
     pour.own_offset = in.poured_at && in.poured_at->offset_min.has_value();
     pour.utc_offset_min = pour.own_offset ? *in.poured_at->offset_min
@@ -343,7 +345,7 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
       tx.update(*s);
       result.session = *s;
     } else {
-      auto sessions = tx.live_sessions_on_day(user.id, pour.local_day);
+      auto sessions = tx.live_sessions_on_day(user.user_id, pour.local_day);
       apply_day(tx, sessions, {&pour}, true, orm::Origin::auto_grouped, now,
                 settings_, fault_);
       result.session = *std::find_if(

@@ -232,6 +232,27 @@ struct Lease
   std::int64_t expires_at_ms = 0;
 };
 
+// A user with one of its bottles: what a new pour needs of both, read in
+// one statement (the write path reads it under the user's row lock).
+#pragma db view object(User) object(Bottle: Bottle::user_id == User::id)
+struct UserBottle
+{
+  #pragma db column(User::id)
+  std::int64_t user_id;
+
+  #pragma db column(User::time_zone)
+  std::string time_zone;
+
+  #pragma db column(Bottle::id)
+  std::int64_t bottle_id;
+
+  #pragma db column(Bottle::price_minor)
+  odb::nullable<std::int64_t> price_minor;
+
+  #pragma db column(Bottle::volume_ml)
+  std::int32_t volume_ml;
+};
+
 // Orphans per user: how many and the oldest pour time.
 #pragma db view object(Pour) object(User: Pour::user_id == User::id) \
   query(Pour::session_id.is_null () + "GROUP BY" + Pour::user_id + "," + \

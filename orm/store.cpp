@@ -70,6 +70,12 @@ struct IdParams
   std::int64_t id = 0;
 };
 
+struct UserBottleParams
+{
+  std::int64_t user_id = 0;
+  std::int64_t bottle_id = 0;
+};
+
 struct DayParams
 {
   std::int64_t user_id = 0;
@@ -199,6 +205,24 @@ Tx::lock_user(std::int64_t user_id)
     return (q::id == q::_ref(v.id)) + "FOR UPDATE";
   });
   p->id = user_id;
+  return first_of(pq.execute());
+}
+
+odb::nullable<UserBottle>
+Tx::lock_user_with_bottle(std::int64_t user_id, std::int64_t bottle_id)
+{
+  using q = odb::query<UserBottle>;
+  UserBottleParams* p = nullptr;
+  const bool lock = backend_ == Backend::mysql;
+  auto pq = prepared<UserBottle>(
+      *db_, lock ? "pourd_lock_user_bottle" : "pourd_user_bottle", p,
+      [lock](UserBottleParams& v) {
+        q where = q::User::id == q::_ref(v.user_id) &&
+                  q::Bottle::id == q::_ref(v.bottle_id);
+        return lock ? where + "FOR UPDATE" : where;
+      });
+  p->user_id = user_id;
+  p->bottle_id = bottle_id;
   return first_of(pq.execute());
 }
 

@@ -90,6 +90,11 @@ public:
   // such user. On MySQL the row lock (SELECT ... FOR UPDATE) serializes the
   // user's writers; SQLite write transactions are exclusive already.
   odb::nullable<User> lock_user(std::int64_t user_id);
+  // lock_user and the user's bottle `bottle_id` in one round trip; null
+  // when the user or that bottle of the user does not exist (the caller
+  // tells which with lock_user and find_bottle).
+  odb::nullable<UserBottle> lock_user_with_bottle(std::int64_t user_id,
+                                                  std::int64_t bottle_id);
 
   // Users.
   odb::nullable<User> find_user(std::int64_t id);
