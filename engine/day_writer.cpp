@@ -38,7 +38,7 @@ DayOutcome
 apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
           const std::vector<orm::Pour*>& pours, bool insert, orm::Origin origin,
           std::int64_t now, const Settings& settings,
-          const Engine::FaultInjector& fault)
+          const Engine::FaultInjector& fault, PendingSessions* pending)
 {
   std::vector<std::int64_t> times;
   times.reserve(pours.size());
@@ -64,6 +64,15 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     s.created_at_ms = now;
     for (const orm::Pour* p : group)
       add_to_stats(s, *p);
+    if (pending) {
+      std::vector<std::int64_t> ids;
+      ids.reserve(group.size());
+      for (const orm::Pour* p : group)
+        ids.push_back(p->id);
+      pending->sessions.push_back(std::move(s));
+      pending->pour_ids.push_back(std::move(ids));
+      continue;
+    }
     tx.insert(s);
     for (orm::Pour* p : group)
       p->session_id = s.id;
@@ -100,7 +109,8 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
   } else {
     std::map<std::int64_t, std::vector<std::int64_t>> by_session;
     for (const orm::Pour* p : pours)
-      by_session[*p->session_id].push_back(p->id);
+      if (!p->session_id.null()) // null: pending a new session
+        by_session[*p->session_id].push_back(p->id);
     for (const auto& [session_id, ids] : by_session)
       tx.assign_pours(session_id, ids);
   }
@@ -121,6 +131,31 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
   for (auto& s : created)
     sessions.push_back(std::move(s));
   return out;
+}
+
+std::vector<std::int64_t>
+write_pending(orm::Tx& tx, PendingSessions& pending,
+              const Engine::FaultInjector& fault)
+{
+  std::vector<orm::Session*> rows;
+  rows.reserve(pending.sessions.size());
+  for (orm::Session& s : pending.sessions)
+    rows.push_back(&s);
+  tx.insert_sessions(rows);
+  if (fault && !rows.empty())
+    fault("session_created");
+
+  std::vector<std::pair<std::int64_t, std::int64_t>> assignments;
+  std::vector<std::int64_t> ids;
+  ids.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ids.push_back(rows[i]->id);
+    for (std::int64_t pour : pending.pour_ids[i])
+      assignments.emplace_back(pour, rows[i]->id);
+  }
+  tx.assign_pours(assignments);
+  pending = PendingSessions{};
+  return ids;
 }
 
 } // namespace pourd::engine::detail

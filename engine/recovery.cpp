@@ -10,6 +10,8 @@ namespace pourd::engine {
 using detail::apply_day;
 using detail::DayOutcome;
 using detail::id_text;
+using detail::PendingSessions;
+using detail::write_pending;
 
 // --------------------------------------------------------------------------
 // Orphans
@@ -49,8 +51,8 @@ Engine::recover(const RecoveryOptions& options)
   // (execute) or counts what it would do (dry run). Returns the number of
   // pours handled.
   auto fix_user = [&](orm::Tx& tx, std::int64_t user_id, std::size_t limit,
-                      RecoveryReport& delta,
-                      DayOutcome& written) -> std::size_t {
+                      RecoveryReport& delta, DayOutcome& written,
+                      PendingSessions& pending) -> std::size_t {
     auto pours = tx.orphans_of_user(user_id, limit);
     std::map<std::int32_t, std::vector<orm::Pour*>> days;
     for (orm::Pour& p : pours) {
@@ -76,7 +78,7 @@ Engine::recover(const RecoveryOptions& options)
       if (options.execute) {
         DayOutcome o =
             apply_day(tx, sessions, day_pours, false, orm::Origin::recovered,
-                      now, settings_, fault_);
+                      now, settings_, fault_, &pending);
         auto append = [](std::vector<std::int64_t>& to,
                          const std::vector<std::int64_t>& from) {
           to.insert(to.end(), from.begin(), from.end());
@@ -108,7 +110,8 @@ Engine::recover(const RecoveryOptions& options)
       store_.transact([&](orm::Tx& tx) {
         delta = RecoveryReport{};
         DayOutcome unused;
-        fix_user(tx, user_id, SIZE_MAX, delta, unused);
+        PendingSessions none;
+        fix_user(tx, user_id, SIZE_MAX, delta, unused, none);
       });
       report.fixed += delta.fixed;
       report.sessions_created += delta.sessions_created;
@@ -134,6 +137,7 @@ Engine::recover(const RecoveryOptions& options)
       delta = RecoveryReport{};
       written = DayOutcome{};
       next_after = next;
+      PendingSessions pending;
       std::size_t budget = batch;
       while (budget > 0 && next_after < users.size()) {
         const std::int64_t user_id = users[next_after];
@@ -143,11 +147,15 @@ Engine::recover(const RecoveryOptions& options)
           ++next_after;
           continue;
         }
-        const std::size_t done = fix_user(tx, user_id, budget, delta, written);
+        const std::size_t done =
+            fix_user(tx, user_id, budget, delta, written, pending);
         if (done < budget)
           ++next_after;
         budget -= done;
       }
+      // The batch's new sessions: one INSERT and one UPDATE of their pours.
+      const auto ids = write_pending(tx, pending, fault_);
+      written.created.insert(written.created.begin(), ids.begin(), ids.end());
     });
     next = next_after;
     if (delta.fixed == 0)

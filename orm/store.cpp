@@ -12,10 +12,12 @@
 #include <odb/exceptions.hxx>
 #include <odb/mysql/connection-factory.hxx>
 #include <odb/mysql/database.hxx>
+#include <odb/mysql/error.hxx>
 #include <odb/mysql/exceptions.hxx>
 #include <odb/schema-catalog.hxx>
 #include <odb/sqlite/connection-factory.hxx>
 #include <odb/sqlite/database.hxx>
+#include <odb/sqlite/error.hxx>
 #include <odb/sqlite/exceptions.hxx>
 #include <odb/transaction.hxx>
 #include <sqlite3.h>
@@ -388,6 +390,221 @@ Tx::move_pours(std::int64_t from, std::int64_t to)
 {
   db_->execute("UPDATE pourd_pour SET session_id = " + id_text(to) +
                " WHERE session_id = " + id_text(from));
+}
+
+// --------------------------------------------------------------------------
+// Many sessions in one statement
+//
+// ODB 2.4 persists one object per statement and its query API cannot
+// return rows from an INSERT, so the sessions of a recovery batch go in
+// through the connection ODB holds for the transaction: one multi-row
+// INSERT ... RETURNING id per chunk (MariaDB 10.5 and SQLite 3.35 have it;
+// RETURNING is the only way to learn the ids of a multi-row insert that
+// also holds on Galera, where auto-increment values interleave).
+
+namespace {
+
+// The columns of pourd_session after `id`, in the order values are written.
+const char* const k_session_columns =
+    "user_id, name, origin, local_day, utc_offset_min, created_at_ms, "
+    "first_pour_ms, last_pour_ms, auto_first_ms, auto_last_ms, pour_count, "
+    "total_amount_coz, total_cost_minor, rating_sum_tenths, rated_count, "
+    "tags, companions, location, merged_into";
+const int k_session_column_count = 19;
+
+// Rows per INSERT: within SQLite's 32,766 parameters and far below
+// MySQL's packet limit even with long tag lists.
+const std::size_t k_insert_chunk = 500;
+
+std::string
+insert_sessions_sql(std::size_t rows,
+                    const std::function<void(std::string&, std::size_t)>& row)
+{
+  std::string sql = "INSERT INTO pourd_session (";
+  sql += k_session_columns;
+  sql += ") VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i != 0)
+      sql += ',';
+    sql += '(';
+    row(sql, i);
+    sql += ')';
+  }
+  sql += " RETURNING id";
+  return sql;
+}
+
+void
+insert_sessions_mysql(odb::mysql::connection& c, Session* const* sessions,
+                      std::size_t n)
+{
+  MYSQL* h = c.handle();
+  auto text = [h](std::string& out, const std::string& v) {
+    std::string buf(v.size() * 2 + 1, '\0');
+    const unsigned long len = mysql_real_escape_string(
+        h, &buf[0], v.data(), static_cast<unsigned long>(v.size()));
+    out += '\'';
+    out.append(buf.data(), len);
+    out += '\'';
+  };
+  auto num = [](std::string& out, std::int64_t v) { out += std::to_string(v); };
+  auto opt = [&num](std::string& out, const odb::nullable<std::int64_t>& v) {
+    if (v.null())
+      out += "NULL";
+    else
+      num(out, *v);
+  };
+  const std::string sql = insert_sessions_sql(n, [&](std::string& out,
+                                                     std::size_t i) {
+    const Session& s = *sessions[i];
+    num(out, s.user_id);
+    out += ',';
+    text(out, s.name);
+    for (std::int64_t v : {std::int64_t(s.origin), std::int64_t(s.local_day),
+                           std::int64_t(s.utc_offset_min), s.created_at_ms}) {
+      out += ',';
+      num(out, v);
+    }
+    for (const auto* v : {&s.first_pour_ms, &s.last_pour_ms, &s.auto_first_ms,
+                          &s.auto_last_ms}) {
+      out += ',';
+      opt(out, *v);
+    }
+    for (std::int64_t v : {s.pour_count, s.total_amount_coz, s.total_cost_minor,
+                           s.rating_sum_tenths, s.rated_count}) {
+      out += ',';
+      num(out, v);
+    }
+    for (const std::string* v : {&s.tags, &s.companions, &s.location}) {
+      out += ',';
+      text(out, *v);
+    }
+    out += ',';
+    opt(out, s.merged_into);
+  });
+
+  c.clear(); // no ODB result may be pending on the connection
+  if (mysql_real_query(h, sql.data(), static_cast<unsigned long>(sql.size())))
+    odb::mysql::translate_error(c);
+  MYSQL_RES* res = mysql_store_result(h);
+  if (res == nullptr)
+    odb::mysql::translate_error(c);
+  std::unique_ptr<MYSQL_RES, void (*)(MYSQL_RES*)> owned(res,
+                                                         mysql_free_result);
+  std::size_t i = 0;
+  while (MYSQL_ROW row = mysql_fetch_row(res)) {
+    if (i == n || row[0] == nullptr)
+      break;
+    sessions[i++]->id = std::strtoll(row[0], nullptr, 10);
+  }
+  if (i != n)
+    throw odb::mysql::database_exception(0, "HY000",
+                                         "INSERT ... RETURNING gave " +
+                                             std::to_string(i) + " ids for " +
+                                             std::to_string(n) + " sessions");
+}
+
+void
+insert_sessions_sqlite(odb::sqlite::connection& c, Session* const* sessions,
+                       std::size_t n)
+{
+  const std::string sql =
+      insert_sessions_sql(n, [](std::string& out, std::size_t) {
+        for (int k = 0; k < k_session_column_count; ++k)
+          out += k == 0 ? "?" : ",?";
+      });
+  sqlite3* h = c.handle();
+  sqlite3_stmt* raw = nullptr;
+  if (int rc = sqlite3_prepare_v2(h, sql.c_str(), static_cast<int>(sql.size()),
+                                  &raw, nullptr))
+    odb::sqlite::translate_error(rc, c);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw,
+                                                             sqlite3_finalize);
+  int k = 0;
+  auto num = [&](std::int64_t v) { sqlite3_bind_int64(raw, ++k, v); };
+  auto opt = [&](const odb::nullable<std::int64_t>& v) {
+    if (v.null())
+      sqlite3_bind_null(raw, ++k);
+    else
+      num(*v);
+  };
+  auto text = [&](const std::string& v) {
+    sqlite3_bind_text(raw, ++k, v.data(), static_cast<int>(v.size()),
+                      SQLITE_STATIC);
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const Session& s = *sessions[i];
+    num(s.user_id);
+    text(s.name);
+    num(s.origin);
+    num(s.local_day);
+    num(s.utc_offset_min);
+    num(s.created_at_ms);
+    opt(s.first_pour_ms);
+    opt(s.last_pour_ms);
+    opt(s.auto_first_ms);
+    opt(s.auto_last_ms);
+    num(s.pour_count);
+    num(s.total_amount_coz);
+    num(s.total_cost_minor);
+    num(s.rating_sum_tenths);
+    num(s.rated_count);
+    text(s.tags);
+    text(s.companions);
+    text(s.location);
+    opt(s.merged_into);
+  }
+  std::size_t i = 0;
+  int rc;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    if (i < n)
+      sessions[i]->id = sqlite3_column_int64(raw, 0);
+    ++i;
+  }
+  if (rc != SQLITE_DONE)
+    odb::sqlite::translate_error(rc, c);
+  if (i != n)
+    throw odb::sqlite::database_exception(SQLITE_ERROR, SQLITE_ERROR,
+                                          "INSERT ... RETURNING gave " +
+                                              std::to_string(i) + " ids for " +
+                                              std::to_string(n) + " sessions");
+}
+
+} // namespace
+
+void
+Tx::insert_sessions(const std::vector<Session*>& sessions)
+{
+  odb::connection& c = odb::transaction::current().connection();
+  for (std::size_t i = 0; i < sessions.size(); i += k_insert_chunk) {
+    const std::size_t n = std::min(k_insert_chunk, sessions.size() - i);
+    if (backend_ == Backend::mysql)
+      insert_sessions_mysql(static_cast<odb::mysql::connection&>(c),
+                            sessions.data() + i, n);
+    else
+      insert_sessions_sqlite(static_cast<odb::sqlite::connection&>(c),
+                             sessions.data() + i, n);
+  }
+}
+
+void
+Tx::assign_pours(
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& pour_to_session)
+{
+  const std::size_t chunk = 1000;
+  for (std::size_t i = 0; i < pour_to_session.size(); i += chunk) {
+    const std::size_t end = std::min(pour_to_session.size(), i + chunk);
+    std::string cases, ids;
+    for (std::size_t k = i; k < end; ++k) {
+      const auto& a = pour_to_session[k];
+      cases += " WHEN " + id_text(a.first) + " THEN " + id_text(a.second);
+      if (k != i)
+        ids += ',';
+      ids += id_text(a.first);
+    }
+    db_->execute("UPDATE pourd_pour SET session_id = CASE id" + cases +
+                 " END WHERE id IN (" + ids + ")");
+  }
 }
 
 void

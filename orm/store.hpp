@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace odb {
@@ -120,6 +121,8 @@ public:
   // Every session of the user, merged ones included.
   std::vector<Session> all_sessions(std::int64_t user_id);
   void insert(Session& session);
+  // Inserts all of `sessions` in few statements and sets their ids.
+  void insert_sessions(const std::vector<Session*>& sessions);
   void update(const Session& session);
 
   // Pours.
@@ -135,6 +138,9 @@ public:
   // Puts the given pours into session `session_id`.
   void assign_pours(std::int64_t session_id,
                     const std::vector<std::int64_t>& pour_ids);
+  // Puts each pour (first) into its session (second), in few statements.
+  void assign_pours(const std::vector<std::pair<std::int64_t, std::int64_t>>&
+                        pour_to_session);
 
   // Orphans.
   std::int64_t count_orphans();
