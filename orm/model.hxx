@@ -72,6 +72,8 @@ struct Bottle
   std::int64_t created_at_ms = 0;
 };
 
+// Tx::insert_sessions (store.cpp) writes these columns by name: a new
+// member needs a place there too.
 #pragma db object table("pourd_session")
 struct Session
 {
