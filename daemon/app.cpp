@@ -38,8 +38,6 @@ namespace {
 // batch in progress; systemd's TimeoutStopSec must exceed the sum.
 constexpr std::chrono::seconds k_drain{10};
 
-// Threads for database work; the network has one thread of its own.
-constexpr unsigned k_database_threads = 4;
 
 std::string
 listen_text(const config::Config& c)
@@ -151,7 +149,10 @@ run(const config::Config& initial, const config::Sources& sources)
   // Declared after everything the handlers use, so pending handlers are
   // destroyed (with the io_context) before what they refer to.
   asio::io_context io(1);
-  asio::thread_pool pool(k_database_threads);
+  // One thread for database work per pooled connection (8 by default):
+  // under 64 concurrent writers on MariaDB, 8 gave more pours per second
+  // than 4 or 16 on two cores. The network has a thread of its own.
+  asio::thread_pool pool(current.connect.max_connections);
 
   admin::ServerOptions options;
   options.host = current.listen_host;
