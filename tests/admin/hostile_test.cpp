@@ -6,13 +6,12 @@
 #include "tests/support/databases.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -69,8 +68,8 @@ public:
   {
     std::size_t sent = 0;
     while (sent < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent,
-                               MSG_NOSIGNAL);
+      const ssize_t n =
+          ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
       if (n <= 0)
         return false;
       sent += static_cast<std::size_t>(n);
@@ -291,7 +290,8 @@ TEST(HostileTest, OversizedRequestsAreRefusedAndTheConnectionClosed)
        head + "Transfer-Encoding: chunked\r\n\r\n" + hex(70000) + "\r\n" +
            std::string(70000, ' ') + "\r\n0\r\n\r\n" + hidden_pour(api),
        413},
-      {"many small chunks too large", [&] {
+      {"many small chunks too large",
+       [&] {
          std::string s = head + "Transfer-Encoding: chunked\r\n\r\n";
          for (int i = 0; i < 700; ++i)
            s += "64\r\n" + std::string(100, ' ') + "\r\n";
@@ -333,8 +333,8 @@ TEST(HostileTest, SmuggledRequestsAreNeverExecuted)
     const std::string head =
         "POST /api/users HTTP/1.1\r\nHost: x\r\n" + auth_header(api);
     const std::string chunk0 = "0\r\n\r\n";
-    const std::string cl = "Content-Length: " +
-                           std::to_string(chunk0.size()) + "\r\n";
+    const std::string cl =
+        "Content-Length: " + std::to_string(chunk0.size()) + "\r\n";
 
     struct Case
     {
@@ -359,13 +359,14 @@ TEST(HostileTest, SmuggledRequestsAreNeverExecuted)
          head + "Transfer-Encoding: chunked, identity\r\n\r\n" + chunk0 +
              hidden},
         {"identity", head + "Transfer-Encoding: identity\r\n\r\n" + hidden},
-        {"unknown coding", head + "Transfer-Encoding: xchunked\r\n\r\n" +
-                               chunk0 + hidden},
+        {"unknown coding",
+         head + "Transfer-Encoding: xchunked\r\n\r\n" + chunk0 + hidden},
         {"gzip, chunked",
          head + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunk0 + hidden},
         {"two Transfer-Encoding fields",
-         head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity"
-                "\r\n\r\n" +
+         head +
+             "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity"
+             "\r\n\r\n" +
              chunk0 + hidden},
         {"space before the colon",
          head + "Transfer-Encoding : chunked\r\n\r\n" + chunk0 + hidden},
@@ -376,21 +377,21 @@ TEST(HostileTest, SmuggledRequestsAreNeverExecuted)
              hidden},
         {"Transfer-Encoding in HTTP/1.0",
          "POST /api/users HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n" +
-             auth_header(api) + "Transfer-Encoding: chunked\r\n\r\n" +
-             chunk0 + hidden},
+             auth_header(api) + "Transfer-Encoding: chunked\r\n\r\n" + chunk0 +
+             hidden},
         {"chunk size not hex",
          head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n" + hidden},
         {"negative chunk size",
          head + "Transfer-Encoding: chunked\r\n\r\n-1\r\n" + hidden},
         {"chunk size that overflows",
-         head + "Transfer-Encoding: chunked\r\n\r\n1" +
-             std::string(20, '0') + "\r\n" + hidden},
-        {"chunk size with 0x",
-         head + "Transfer-Encoding: chunked\r\n\r\n0x" +
-             hex(hidden.size()) + "\r\n" + hidden + "\r\n0\r\n\r\n"},
-        {"Content-Length with a sign",
-         head + "Content-Length: +" + std::to_string(hidden.size()) +
-             "\r\n\r\n" + hidden},
+         head + "Transfer-Encoding: chunked\r\n\r\n1" + std::string(20, '0') +
+             "\r\n" + hidden},
+        {"chunk size with 0x", head + "Transfer-Encoding: chunked\r\n\r\n0x" +
+                                   hex(hidden.size()) + "\r\n" + hidden +
+                                   "\r\n0\r\n\r\n"},
+        {"Content-Length with a sign", head + "Content-Length: +" +
+                                           std::to_string(hidden.size()) +
+                                           "\r\n\r\n" + hidden},
         {"no Host", "POST /api/users HTTP/1.1\r\n" + auth_header(api) +
                         "Content-Length: 0\r\n\r\n" + hidden},
         {"two Hosts", head + "Host: y\r\nContent-Length: 0\r\n\r\n" + hidden},
@@ -464,8 +465,8 @@ open_idle(unsigned short port, int n)
   for (int i = 0; i < n; ++i) {
     out.emplace_back(port);
     if (!out.back().ok()) {
-      ADD_FAILURE() << "connection " << i << " failed: "
-                    << std::strerror(errno);
+      ADD_FAILURE() << "connection " << i
+                    << " failed: " << std::strerror(errno);
       out.pop_back();
       break;
     }
@@ -479,8 +480,8 @@ TEST(HostileTest, ThousandsOfIdleConnectionsStayCheapAndTimeOut)
 {
   ASSERT_TRUE(raise_descriptor_limit(k_idle + 1000))
       << "the hard descriptor limit is below " << k_idle + 1000;
-  Running run = start("sqlite", with_flags({"--max-connections=5000",
-                                              "--idle-timeout=5s"}));
+  Running run = start(
+      "sqlite", with_flags({"--max-connections=5000", "--idle-timeout=5s"}));
   ASSERT_TRUE(run.daemon->started());
   const Api& api = *run.api;
   const pid_t pid = run.daemon->pid();
@@ -502,8 +503,8 @@ TEST(HostileTest, ThousandsOfIdleConnectionsStayCheapAndTimeOut)
   // Another client is served promptly, reads and writes alike.
   const double health = timed_health(api.port());
   const auto t = clock_type::now();
-  const HttpResult pour = api.post(
-      "/api/pours", pour_body(1, 1, "2026-12-03T21:15:00Z"));
+  const HttpResult pour =
+      api.post("/api/pours", pour_body(1, 1, "2026-12-03T21:15:00Z"));
   const double write = seconds_since(t);
   const double opened = seconds_since(opened_at);
   std::printf("idle connections: %d, RSS %ld KiB before, %ld KiB after "
@@ -542,8 +543,8 @@ TEST(HostileTest, AtTheConnectionLimitTheLongestIdleMakesRoom)
 {
   ASSERT_TRUE(raise_descriptor_limit(3000));
   constexpr int k_limit = 200;
-  Running run = start("sqlite", with_flags({"--max-connections=" +
-                                              std::to_string(k_limit)}));
+  Running run = start(
+      "sqlite", with_flags({"--max-connections=" + std::to_string(k_limit)}));
   ASSERT_TRUE(run.daemon->started());
   const Api& api = *run.api;
   const pid_t pid = run.daemon->pid();
@@ -560,9 +561,8 @@ TEST(HostileTest, AtTheConnectionLimitTheLongestIdleMakesRoom)
   EXPECT_FALSE(idle.back().peer_closed());
   // ...and still serves a new client, and the newest idle one.
   EXPECT_LT(timed_health(api.port()), 1.0);
-  ASSERT_TRUE(
-      idle.back().send("GET /healthz HTTP/1.1\r\nHost: x\r\n"
-                       "Connection: close\r\n\r\n"));
+  ASSERT_TRUE(idle.back().send("GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n"));
   bool closed = false;
   EXPECT_EQ(statuses(idle.back().read_all(milliseconds(3000), closed)),
             std::vector<int>{200});
