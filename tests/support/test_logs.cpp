@@ -70,9 +70,8 @@ keep_log(const std::string& path, const std::string& label)
                          "-" + std::to_string(::getpid()) + "-" +
                          std::to_string(++counter) + ".log";
   std::error_code ec;
-  std::filesystem::copy_file(path, to,
-                             std::filesystem::copy_options::overwrite_existing,
-                             ec);
+  std::filesystem::copy_file(
+      path, to, std::filesystem::copy_options::overwrite_existing, ec);
 }
 
 void
