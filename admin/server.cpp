@@ -159,7 +159,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>
     // Waiting for the first byte of a request, with an empty buffer:
     // such a connection may be closed at any time without losing work.
     bool idle = false;
-    bool evicted = false;
     std::list<Connection*>::iterator idle_at;
   };
 
@@ -206,7 +205,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>
       return false;
     Connection* c = idle.front();
     idle_end(c);
-    c->evicted = true;
     c->stream->cancel();
     return true;
   }
