@@ -239,6 +239,11 @@ TEST(HostileTest, SlowClientsAreCutOffWhileOthersAreServed)
     std::this_thread::sleep_for(milliseconds(100));
   }
 
+  std::printf("slow clients: %d cut off after %.2f to %.2f s; %d other "
+              "requests meanwhile, the slowest %.1f ms\n",
+              k_slow, *std::min_element(cut_at.begin(), cut_at.end()),
+              *std::max_element(cut_at.begin(), cut_at.end()), others,
+              slowest_other * 1e3);
   for (int i = 0; i < k_slow; ++i) {
     SCOPED_TRACE(i);
     // The request deadline is 2 s from the first byte; allow for a busy
