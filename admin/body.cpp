@@ -6,10 +6,111 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 namespace pourd::admin {
 
 namespace bj = boost::json;
+
+namespace {
+
+// NUL has no place in a name or a note, and C strings and terminals
+// downstream would cut the text there: refused rather than stored.
+constexpr const char* k_no_nul = "must not contain the NUL character (\\u0000)";
+
+int
+hex_digit(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of a \uXXXX escape at `at` (just past the backslash),
+// or -1.
+long
+escape_unit(std::string_view text, std::size_t at)
+{
+  if (at + 5 > text.size() || text[at] != 'u')
+    return -1;
+  long unit = 0;
+  for (std::size_t i = at + 1; i < at + 5; ++i) {
+    const int d = hex_digit(text[i]);
+    if (d < 0)
+      return -1;
+    unit = unit * 16 + d;
+  }
+  return unit;
+}
+
+// Byte offset of the first \uD800-\uDFFF escape that is not half of a
+// surrogate pair, if any.
+std::optional<std::size_t>
+lone_surrogate(std::string_view text)
+{
+  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\')
+      continue;
+    const long unit = escape_unit(text, i + 1);
+    if (unit >= 0xDC00 && unit <= 0xDFFF)
+      return i;
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      const long next = i + 6 < text.size() && text[i + 6] == '\\'
+                            ? escape_unit(text, i + 7)
+                            : -1;
+      if (next < 0xDC00 || next > 0xDFFF)
+        return i;
+      i += 11;
+      continue;
+    }
+    ++i; // the escaped character, which may be a backslash
+  }
+  return std::nullopt;
+}
+
+// Byte offset of the first byte that is not valid UTF-8, if any.
+std::optional<std::size_t>
+bad_utf8(std::string_view text)
+{
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t start = i;
+    // The lead byte tells the length of its code point.
+    std::size_t len = 1;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0xF0)
+      len = 4;
+    else if (c >= 0xE0)
+      len = 3;
+    else if (c >= 0xC0)
+      len = 2;
+    if (start + len > text.size() ||
+        !engine::utf8_length(text.substr(start, len)))
+      return start;
+    i += len;
+  }
+  return std::nullopt;
+}
+
+// Why `text` failed to parse, in words a client can act on.
+std::string
+parse_failure(std::string_view text, const boost::system::error_code& ec)
+{
+  if (const auto at = bad_utf8(text))
+    return "The body is not valid UTF-8 (byte " + std::to_string(*at) + ").";
+  if (const auto at = lone_surrogate(text))
+    return "The body holds a \\u escape of half a surrogate pair (byte " +
+           std::to_string(*at) +
+           "), which is no Unicode character; send the pair or the "
+           "character itself.";
+  return "The body is not valid JSON: " + ec.message() + ".";
+}
+
+} // namespace
 
 Body::Body(std::string_view text, std::vector<std::string_view> known)
 {
@@ -20,7 +121,7 @@ Body::Body(std::string_view text, std::vector<std::string_view> known)
   options.max_depth = 16;
   bj::value v = bj::parse(text, ec, {}, options);
   if (ec)
-    throw HttpError(400, "The body is not valid JSON: " + ec.message() + ".");
+    throw HttpError(400, parse_failure(text, ec));
   if (!v.is_object())
     throw HttpError(400, "The body must be a JSON object.");
   object_ = std::move(v.get_object());
@@ -77,6 +178,10 @@ Body::text(std::string_view name, bool required)
     fail(std::string(name), "must be a string");
     return std::nullopt;
   }
+  if (v->get_string().find('\0') != bj::string::npos) {
+    fail(std::string(name), k_no_nul);
+    return std::nullopt;
+  }
   return std::string(v->get_string());
 }
 
@@ -118,6 +223,10 @@ Body::text_list(std::string_view name)
     if (!a[i].is_string()) {
       fail(std::string(name) + "[" + std::to_string(i) + "]",
            "must be a string");
+      continue;
+    }
+    if (a[i].get_string().find('\0') != bj::string::npos) {
+      fail(std::string(name) + "[" + std::to_string(i) + "]", k_no_nul);
       continue;
     }
     out.emplace_back(a[i].get_string());

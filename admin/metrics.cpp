@@ -39,6 +39,11 @@ Metrics::Metrics() : registry_(std::make_shared<pm::Registry>())
                       .Help("Open admin HTTP connections")
                       .Register(r)
                       .Add({});
+  connections_closed_ =
+      &pm::BuildCounter()
+           .Name("pourd_http_connections_closed_total")
+           .Help("Connections pourd closed on its own, by reason")
+           .Register(r);
   auth_failures_ = &pm::BuildCounter()
                         .Name("pourd_auth_failures_total")
                         .Help("Requests refused for a missing or wrong token")
@@ -94,6 +99,9 @@ Metrics::Metrics() : registry_(std::make_shared<pm::Registry>())
     sessions_->Add({{"origin", origin}});
   for (const char* realm : {"admin", "cron"})
     auth_failures_->Add({{"realm", realm}});
+  for (const char* reason :
+       {"idle_timeout", "request_timeout", "evicted", "refused"})
+    connections_closed_->Add({{"reason", reason}});
   for (const char* kind : {"unavailable", "duplicate", "schema", "other"})
     db_errors_->Add({{"kind", kind}});
   for (const char* kind : {"deadlock", "timeout", "connection_lost"})
@@ -120,6 +128,12 @@ void
 Metrics::http_connections(double open)
 {
   connections_->Set(open);
+}
+
+void
+Metrics::http_connection_closed(const std::string& reason)
+{
+  connections_closed_->Add({{"reason", reason}}).Increment();
 }
 
 void

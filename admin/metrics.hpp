@@ -29,6 +29,10 @@ public:
   void http_request(const std::string& route, const std::string& method,
                     unsigned status, double seconds);
   void http_connections(double open);
+  // A connection pourd closed on its own: "idle_timeout",
+  // "request_timeout", "evicted" (for a new client at the limit) or
+  // "refused" (at the limit with none idle).
+  void http_connection_closed(const std::string& reason);
   void auth_failure(const std::string& realm);
 
   void pour_created();
@@ -52,6 +56,7 @@ private:
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* latency_;
   prometheus::Gauge* connections_;
+  prometheus::Family<prometheus::Counter>* connections_closed_;
   prometheus::Family<prometheus::Counter>* auth_failures_;
   prometheus::Counter* pours_;
   prometheus::Family<prometheus::Counter>* sessions_;

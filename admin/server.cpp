@@ -19,6 +19,8 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <list>
+#include <optional>
 #include <set>
 
 namespace pourd::admin {
@@ -32,6 +34,10 @@ using asio::awaitable;
 namespace {
 
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
+
+// What an idle connection's buffer may keep; larger ones are given back.
+// A typical request fits, so a keep-alive client reads it in one go.
+constexpr std::size_t k_idle_buffer = 2048;
 
 const logging::Log&
 log()
@@ -68,6 +74,54 @@ to_request(const http::request<http::string_body>& in)
   return r;
 }
 
+bool
+iequals(std::string_view a, std::string_view b)
+{
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](unsigned char x, unsigned char y) {
+                      return std::tolower(x) == std::tolower(y);
+                    });
+}
+
+// Framing that two HTTP implementations could read differently, which is
+// how a request gets smuggled past a proxy inside another one's body.
+// Beast already refuses Content-Length beside Transfer-Encoding, two
+// different Content-Lengths and malformed chunks; it reads any other
+// Transfer-Encoding as "no body", so its bytes would become the next
+// request. Those, and a missing or doubled Host, are refused here.
+std::optional<std::string>
+framing_error(const http::request<http::string_body>& in)
+{
+  int encodings = 0;
+  int hosts = 0;
+  std::string_view encoding;
+  for (const auto& field : in) {
+    if (field.name() == http::field::transfer_encoding) {
+      ++encodings;
+      encoding = field.value();
+    } else if (field.name() == http::field::host) {
+      ++hosts;
+    }
+  }
+  if (encodings > 0) {
+    if (in.version() < 11)
+      return "Transfer-Encoding is not allowed in an HTTP/1.0 request.";
+    while (!encoding.empty() &&
+           (encoding.front() == ' ' || encoding.front() == '\t'))
+      encoding.remove_prefix(1);
+    while (!encoding.empty() &&
+           (encoding.back() == ' ' || encoding.back() == '\t'))
+      encoding.remove_suffix(1);
+    if (encodings > 1 || !iequals(encoding, "chunked"))
+      return "The only Transfer-Encoding pourd accepts is a single "
+             "'chunked'.";
+  }
+  if (in.version() >= 11 && hosts != 1)
+    return hosts == 0 ? "An HTTP/1.1 request needs a Host header."
+                      : "A request may carry only one Host header.";
+  return std::nullopt;
+}
+
 http::response<http::string_body>
 to_beast(const Response& in, unsigned version, bool keep_alive)
 {
@@ -96,11 +150,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>
         options(std::move(options_)), acceptor(io_), drain_timer(io_)
   {}
 
-  // What a connection's coroutine shares with stop().
+  // What a connection's coroutine shares with stop() and the listener.
   struct Connection
   {
     beast::tcp_stream* stream = nullptr;
+    // Reading a request's header is not busy: stop() may cut it off.
     bool busy = false;
+    // Waiting for the first byte of a request, with an empty buffer:
+    // such a connection may be closed at any time without losing work.
+    bool idle = false;
+    std::list<Connection*>::iterator idle_at;
   };
 
   asio::io_context& io;
@@ -111,7 +170,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>
   tcp::acceptor acceptor;
   asio::steady_timer drain_timer;
   std::set<Connection*> connections;
+  // Idle connections, the one idle longest first.
+  std::list<Connection*> idle;
   bool stopping = false;
+  std::chrono::steady_clock::time_point accept_warned{};
+  long long accept_failures = 0;
   std::function<void()> on_drained;
 
   awaitable<void> accept_loop();
@@ -121,6 +184,31 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>
   awaitable<void> linger_close(beast::tcp_stream& stream,
                                beast::flat_buffer& buffer);
 
+  void idle_begin(Connection* c)
+  {
+    c->idle = true;
+    c->idle_at = idle.insert(idle.end(), c);
+  }
+
+  void idle_end(Connection* c)
+  {
+    if (!c->idle)
+      return;
+    c->idle = false;
+    idle.erase(c->idle_at);
+  }
+
+  // Closes the connection idle longest; false when none is idle.
+  bool evict_oldest_idle()
+  {
+    if (idle.empty())
+      return false;
+    Connection* c = idle.front();
+    idle_end(c);
+    c->stream->cancel();
+    return true;
+  }
+
   void opened(Connection* c)
   {
     connections.insert(c);
@@ -129,6 +217,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>
 
   void closed(Connection* c)
   {
+    idle_end(c);
     connections.erase(c);
     metrics.http_connections(static_cast<double>(connections.size()));
     if (stopping && connections.empty())
@@ -155,16 +244,36 @@ Server::Impl::accept_loop()
     if (stopping)
       co_return;
     if (ec) {
-      // Running out of descriptors is worth a line; keep accepting.
-      log().warn("accept failed", {{"error", ec.message()}});
-      asio::steady_timer pause(io, std::chrono::milliseconds(50));
+      // Out of descriptors: an idle connection gives one back. A line
+      // every 10 s at most, since the listener stays readable.
+      ++accept_failures;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - accept_warned > std::chrono::seconds(10)) {
+        accept_warned = now;
+        log().warn("accept failed", {{"error", ec.message()},
+                                     {"failures", accept_failures},
+                                     {"open", connections.size()}});
+        accept_failures = 0;
+      }
+      const bool freed = evict_oldest_idle();
+      if (freed)
+        metrics.http_connection_closed("evicted");
+      asio::steady_timer pause(io, std::chrono::milliseconds(freed ? 1 : 50));
       co_await pause.async_wait(k_use);
       continue;
     }
-    // Limitation: a client over the limit gets a 503 but is not queued.
+    // At the limit a new client is worth more than the one that has
+    // waited longest without asking anything. Limitation: when every
+    // connection is busy (slow requests included) the new one gets a 503
+    // and is not queued.
     if (connections.size() >= options.max_connections) {
-      asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
-      continue;
+      if (evict_oldest_idle()) {
+        metrics.http_connection_closed("evicted");
+      } else {
+        metrics.http_connection_closed("refused");
+        asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
+        continue;
+      }
     }
     asio::co_spawn(io, serve(std::move(socket)), [](std::exception_ptr e) {
       if (!e)
@@ -242,7 +351,8 @@ Server::Impl::serve(tcp::socket socket)
   auto self = shared_from_this();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  Connection connection{&stream, false};
+  Connection connection;
+  connection.stream = &stream;
   opened(&connection);
   struct Closer
   {
@@ -255,17 +365,44 @@ Server::Impl::serve(tcp::socket socket)
     if (stopping)
       break;
     connection.busy = false;
+
+    // Between requests: wait for the next one's first byte, holding as
+    // little memory as a connection can, so thousands of idle clients
+    // stay cheap.
+    if (buffer.size() == 0) {
+      if (buffer.capacity() > k_idle_buffer)
+        buffer.shrink_to_fit();
+      idle_begin(&connection);
+      stream.expires_after(options.idle_timeout);
+      auto [ec, n] =
+          co_await stream.async_read_some(buffer.prepare(k_idle_buffer), k_use);
+      idle_end(&connection);
+      if (ec == beast::error::timeout)
+        metrics.http_connection_closed("idle_timeout");
+      if (ec)
+        break;
+      buffer.commit(n);
+    }
+
+    // From the first byte on, the whole request has one deadline: a
+    // client trickling bytes holds the connection no longer than that.
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
     parser.body_limit(options.body_limit);
-    stream.expires_after(options.idle_timeout);
+    stream.expires_after(options.request_timeout);
 
     auto [ec, n] =
         co_await http::async_read_header(stream, buffer, parser, k_use);
     connection.busy = true;
     Response early;
     bool failed = false;
-    if (!ec && parser.get()[http::field::expect] == "100-continue") {
+    if (!ec) {
+      if (auto bad = framing_error(parser.get())) {
+        early = problem(400, *bad);
+        failed = true;
+      }
+    }
+    if (!ec && !failed && parser.get()[http::field::expect] == "100-continue") {
       const auto length = parser.content_length();
       if (length && *length > options.body_limit) {
         ec = http::error::body_limit;
@@ -276,17 +413,23 @@ Server::Impl::serve(tcp::socket socket)
         ec = wec;
       }
     }
-    if (!ec && !parser.is_done())
+    if (!ec && !failed && !parser.is_done())
       std::tie(ec, n) =
           co_await http::async_read(stream, buffer, parser, k_use);
 
-    if (ec == http::error::body_limit) {
+    if (failed) {
+      // Answered below; the rest of the request is never read as one.
+    } else if (ec == http::error::body_limit) {
       early = problem(413, "The body is larger than " +
                                std::to_string(options.body_limit) + " bytes.");
       failed = true;
     } else if (ec == http::error::header_limit) {
       early = problem(431, "The request headers are too large.");
       failed = true;
+    } else if (ec == beast::error::timeout) {
+      // The stream closed the socket: nobody to answer.
+      metrics.http_connection_closed("request_timeout");
+      break;
     } else if (ec && expected_end(ec)) {
       break;
     } else if (ec) {
@@ -313,7 +456,7 @@ Server::Impl::serve(tcp::socket socket)
     keep_alive = keep_alive && !stopping;
 
     auto out = to_beast(response, version, keep_alive);
-    stream.expires_after(options.idle_timeout);
+    stream.expires_after(options.request_timeout);
     auto [wec, wn] = co_await http::async_write(stream, out, k_use);
 
     const double seconds = std::chrono::duration<double>(

@@ -22,18 +22,23 @@ namespace pourd::admin {
 class Metrics;
 class Router;
 
-// Limitation: no configuration key sets these limits yet; the daemon uses
-// the defaults below, which suit an admin endpoint on a private address.
+// The limits a hostile or broken client runs into. The daemon takes the
+// connection count and timeouts from its configuration.
 struct ServerOptions
 {
   std::string host = "127.0.0.1";
   unsigned short port = 8787; // 0: any free port
   std::size_t body_limit = 64 * 1024;
   std::size_t header_limit = 16 * 1024;
-  std::size_t max_connections = 512;
-  // A connection that sends nothing this long is closed, and a request
-  // must arrive whole within it.
+  // At the limit a new client takes the place of the connection that has
+  // been idle longest; with none idle it gets a 503.
+  std::size_t max_connections = 1024;
+  // A connection waiting for its next request is closed after this.
   std::chrono::milliseconds idle_timeout{30'000};
+  // From its first byte, a request's header and body must arrive within
+  // this, and its answer must be taken within it too; else the
+  // connection is closed.
+  std::chrono::milliseconds request_timeout{10'000};
 };
 
 class Server

@@ -137,6 +137,7 @@ known_keys()
 {
   static const std::vector<std::string> keys = {
       "database",         "state_dir",         "listen",
+      "max_connections",  "idle_timeout",      "request_timeout",
       "admin_token",      "admin_token_file",  "cron_secret",
       "cron_secret_file", "session_timeout",   "current_window",
       "day_boundary",     "default_time_zone", "sweep_interval",
@@ -269,6 +270,21 @@ load(const Sources& sources)
                v->text + "'");
     c.listen_port = static_cast<unsigned short>(port);
   }
+
+  if (const Value* v = get("max_connections")) {
+    std::size_t n = 0;
+    const auto [end, ec] =
+        std::from_chars(v->text.data(), v->text.data() + v->text.size(), n);
+    if (ec != std::errc{} || end != v->text.data() + v->text.size() || n == 0 ||
+        n > 1'000'000)
+      fail("max_connections", *v,
+           "expected a whole number from 1 to 1000000, got '" + v->text + "'");
+    c.max_connections = n;
+  }
+  if (const Value* v = get("idle_timeout"))
+    c.idle_timeout = duration_value("idle_timeout", *v, false);
+  if (const Value* v = get("request_timeout"))
+    c.request_timeout = duration_value("request_timeout", *v, false);
 
   // Secrets: a value, else a file, else a systemd credential.
   const std::string credentials =

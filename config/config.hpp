@@ -38,6 +38,11 @@ struct Config
   std::string state_dir = "./var";
   std::string listen_host = "127.0.0.1";
   unsigned short listen_port = 8787;
+  // Admin HTTP limits: open connections, the wait for a request on an
+  // idle connection, and the time a request may take to arrive whole.
+  std::size_t max_connections = 1024;
+  std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds request_timeout{10'000};
   std::string admin_token;      // empty: generate into the state dir
   std::string admin_token_file; // where it was read from, if a file
   std::string cron_secret;      // empty: the cron route answers 503

@@ -18,6 +18,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <filesystem>
@@ -82,6 +83,30 @@ prepare_directories(const config::Config& c)
     if (!parent.empty())
       std::filesystem::create_directories(parent);
   }
+}
+
+// Every connection takes a descriptor, and so do database connections,
+// the SQLite file and the log. A soft limit below what `max_connections`
+// needs is raised towards the hard limit; systemd's default soft limit
+// (1024) would otherwise cap the connections pourd can hold.
+void
+raise_descriptor_limit(std::size_t max_connections, const logging::Log& log)
+{
+  constexpr rlim_t k_reserve = 64;
+  const rlim_t want = static_cast<rlim_t>(max_connections) + k_reserve;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= want)
+    return;
+  rlimit raised = limit;
+  raised.rlim_cur = std::min(want, limit.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+    limit = raised;
+  if (limit.rlim_cur < want)
+    log.warn("open file limit below what max_connections needs; idle "
+             "connections will be closed early when it runs out",
+             {{"limit", static_cast<long long>(limit.rlim_cur)},
+              {"needed", static_cast<long long>(want)},
+              {"key", "max_connections"}});
 }
 
 } // namespace
@@ -157,6 +182,10 @@ run(const config::Config& initial, const config::Sources& sources)
   admin::ServerOptions options;
   options.host = current.listen_host;
   options.port = current.listen_port;
+  options.max_connections = current.max_connections;
+  options.idle_timeout = current.idle_timeout;
+  options.request_timeout = current.request_timeout;
+  raise_descriptor_limit(options.max_connections, log);
   std::unique_ptr<admin::Server> server;
   try {
     server =
@@ -243,6 +272,12 @@ run(const config::Config& initial, const config::Sources& sources)
       note(restart, "listen");
     if (next.state_dir != current.state_dir)
       note(restart, "state_dir");
+    if (next.max_connections != current.max_connections)
+      note(restart, "max_connections");
+    if (next.idle_timeout != current.idle_timeout)
+      note(restart, "idle_timeout");
+    if (next.request_timeout != current.request_timeout)
+      note(restart, "request_timeout");
     if (next.rules.session_timeout_ms != current.rules.session_timeout_ms)
       note(restart, "session_timeout");
     if (next.rules.current_window_ms != current.rules.current_window_ms)
@@ -264,6 +299,9 @@ run(const config::Config& initial, const config::Sources& sources)
     next.listen_host = current.listen_host;
     next.listen_port = current.listen_port;
     next.state_dir = current.state_dir;
+    next.max_connections = current.max_connections;
+    next.idle_timeout = current.idle_timeout;
+    next.request_timeout = current.request_timeout;
     next.rules = current.rules;
     current = next;
     notify_ready();

@@ -76,15 +76,18 @@ for attempt in 1 2 3 4 5; do
   port=$(free_port)
 done
 
+# A password of its own each run, so that a test that greps logs for it
+# finds it only where it leaked.
+password=db-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 mariadb --no-defaults --socket="$sock" -uroot <<SQL
 CREATE DATABASE pourd_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-CREATE USER 'pourd'@'127.0.0.1' IDENTIFIED BY 'pourd-test';
-CREATE USER 'pourd'@'localhost' IDENTIFIED BY 'pourd-test';
+CREATE USER 'pourd'@'127.0.0.1' IDENTIFIED BY '$password';
+CREATE USER 'pourd'@'localhost' IDENTIFIED BY '$password';
 GRANT ALL ON *.* TO 'pourd'@'127.0.0.1';
 GRANT ALL ON *.* TO 'pourd'@'localhost';
 SQL
 
-export POURD_TEST_MYSQL_URL="mysql://pourd:pourd-test@127.0.0.1:$port/pourd_test"
+export POURD_TEST_MYSQL_URL="mysql://pourd:$password@127.0.0.1:$port/pourd_test"
 export POURD_TEST_MYSQL_SOCKET="$sock"
 export POURD_TEST_MYSQL_PORT="$port"
 echo "with-mariadb: MariaDB ready on 127.0.0.1:$port"

@@ -1,5 +1,8 @@
 #include "tests/admin/daemon_process.hpp"
 
+#include "config/database_url.hpp"
+#include "tests/support/test_logs.hpp"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +101,78 @@ wait_pid(pid_t pid, std::chrono::milliseconds timeout)
   }
 }
 
+bool
+names_secret(std::string key)
+{
+  for (char& c : key)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // admin_token_file and the like name a path, not a secret.
+  return (key.find("token") != std::string::npos ||
+          key.find("secret") != std::string::npos) &&
+         !key.ends_with("_file") && !key.ends_with("-file");
+}
+
+// Notes every secret a run of pourd is given, for the final log check:
+// token and secret flags, variables and file lines, and the password of
+// a database URL.
+void
+record_secrets(const std::vector<std::string>& args,
+               const std::map<std::string, std::string>& env,
+               const std::string& config_text)
+{
+  auto value = [](const std::string& key, const std::string& v) {
+    if (names_secret(key)) {
+      record_secret(v);
+    } else if (key == "database" || key.ends_with("DATABASE")) {
+      try {
+        record_secret(config::parse_database_url(v).password);
+      } catch (const std::exception&) {
+      }
+    }
+  };
+  for (const auto& a : args)
+    if (const auto eq = a.find('='); a.starts_with("--") && eq != a.npos)
+      value(a.substr(2, eq - 2), a.substr(eq + 1));
+  for (const auto& [k, v] : env)
+    value(k, v);
+  std::istringstream lines(config_text);
+  for (std::string line; std::getline(lines, line);) {
+    const auto eq = line.find('=');
+    if (eq == line.npos || line.starts_with("#"))
+      continue;
+    auto trim = [](std::string t) {
+      while (!t.empty() && (t.front() == ' ' || t.front() == '"'))
+        t.erase(0, 1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == '"'))
+        t.pop_back();
+      return t;
+    };
+    value(trim(line.substr(0, eq)), trim(line.substr(eq + 1)));
+  }
+}
+
+// Secrets the test wrote into `dir` as files (token and credential
+// files, a rewritten configuration) are noted too.
+void
+record_secret_files(const std::string& dir)
+{
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file())
+      continue;
+    const std::string name = it->path().filename().string();
+    std::string text = slurp(it->path().string());
+    if (name.ends_with(".conf")) {
+      record_secrets({}, {}, text);
+    } else if (names_secret(name) && text.size() < 4096) {
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.pop_back();
+      record_secret(text);
+    }
+  }
+}
+
 } // namespace
 
 std::string
@@ -125,6 +200,7 @@ run_pourd(const std::vector<std::string>& args, std::string& output,
 {
   const std::string dir = temp_dir("pourd-run");
   const std::string log = dir + "/out.log";
+  record_secrets(args, env, "");
   const pid_t pid = spawn(args, env, log);
   auto code = wait_pid(pid, std::chrono::seconds(30));
   if (!code) {
@@ -132,6 +208,7 @@ run_pourd(const std::vector<std::string>& args, std::string& output,
     code = wait_pid(pid, std::chrono::seconds(5));
   }
   output = slurp(log);
+  keep_log(log, "pourd-run");
   std::filesystem::remove_all(dir);
   return code.value_or(-1);
 }
@@ -154,6 +231,7 @@ Daemon::Daemon(DaemonOptions options) : dir_(temp_dir("pourd-daemon"))
   }
   args.insert(args.end(), options.args.begin(), options.args.end());
 
+  record_secrets(args, options.env, options.config_text);
   pid_ = spawn(args, options.env, dir_ + "/pourd.log");
 
   // The daemon logs its bound address once it listens.
@@ -182,6 +260,10 @@ Daemon::~Daemon()
     ::kill(pid_, SIGKILL);
     wait_pid(pid_, std::chrono::seconds(5));
   }
+  // What the daemon logged stays for the final check, with every secret
+  // it was given (the generated admin token included).
+  record_secret_files(dir_);
+  keep_log(dir_ + "/pourd.log", "pourd");
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

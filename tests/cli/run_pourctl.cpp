@@ -1,5 +1,8 @@
 #include "tests/cli/run_pourctl.hpp"
 
+#include "config/database_url.hpp"
+#include "tests/support/test_logs.hpp"
+
 #include <boost/json.hpp>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -109,6 +112,24 @@ run_pourctl(const std::string& database_url,
     result.status = WEXITSTATUS(wstatus);
   result.out = slurp(out_path);
   result.err = slurp(err_path);
+
+  // Kept for the final check that no secret reaches a log.
+  try {
+    if (!database_url.empty())
+      record_secret(config::parse_database_url(database_url).password);
+  } catch (const std::exception&) {
+  }
+  std::string command = "$ pourctl";
+  for (std::size_t i = 1; i < argv_s.size(); ++i) {
+    command += ' ';
+    if (argv_s[i].starts_with("--database=")) {
+      command += "--database=";
+      command += config::redact_database_url(argv_s[i].substr(11));
+    } else {
+      command += argv_s[i];
+    }
+  }
+  append_log("pourctl", command + "\n" + result.out + result.err);
   return result;
 }
 

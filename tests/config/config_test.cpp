@@ -102,7 +102,11 @@ TEST_F(ConfigTest, UnknownKeysAndBadValuesNameTheKey)
            {"sweep_batch", "0"},
            {"log_format", "json"},
            {"database", "postgres://x"},
-           {"current_window", "0"}}) {
+           {"current_window", "0"},
+           {"max_connections", "0"},
+           {"max_connections", "many"},
+           {"idle_timeout", "0"},
+           {"request_timeout", "soon"}}) {
     s.flags = {{key, value}};
     EXPECT_NE(error_of(s).find("'" + key + "' (flag --" + key + ")"),
               std::string::npos)

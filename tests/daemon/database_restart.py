@@ -11,6 +11,7 @@ without restarting pourd, with every acknowledged pour stored once.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,21 @@ import urllib.parse
 import urllib.request
 
 TOKEN = "restart-test-token"
+
+
+def keep_for_secret_check(log_path, secrets):
+    """Copies the log and notes the secrets for the suite's final check
+    (tests/support/check_test_logs.py), when ctest names the folder."""
+    root = os.environ.get("POURD_TEST_LOG_DIR")
+    if not root:
+        return
+    os.makedirs(os.path.join(root, "logs"), exist_ok=True)
+    os.makedirs(os.path.join(root, "secrets"), exist_ok=True)
+    shutil.copyfile(log_path, os.path.join(
+        root, "logs", "database_restart-%d.log" % os.getpid()))
+    with open(os.path.join(root, "secrets", "database_restart-%d.txt" %
+                           os.getpid()), "a") as f:
+        f.write("".join(s + "\n" for s in secrets if s))
 
 
 def request(port, method, path, body=None, token=TOKEN):
@@ -136,6 +152,9 @@ def main():
     finally:
         if daemon.poll() is None:
             daemon.kill()
+        log.close()
+        keep_for_secret_check(log.name, [TOKEN, urllib.parse.urlsplit(url)
+                                         .password or ""])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #include "tests/support/databases.hpp"
 
 #include "config/database_url.hpp"
+#include "tests/support/test_logs.hpp"
 
 #include <unistd.h>
 
@@ -82,7 +83,9 @@ fresh_database_url(const std::string& backend)
   if (base.empty())
     throw std::runtime_error("POURD_TEST_MYSQL_URL is not set");
   const std::string name = "pourd_t_" + unique_name();
-  auto admin = orm::Store::open(config::parse_database_url(base));
+  const auto base_options = config::parse_database_url(base);
+  record_secret(base_options.password);
+  auto admin = orm::Store::open(base_options);
   admin->transact([&](orm::Tx& tx) {
     tx.execute("CREATE DATABASE " + name +
                " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
