@@ -39,7 +39,6 @@ namespace {
 // batch in progress; systemd's TimeoutStopSec must exceed the sum.
 constexpr std::chrono::seconds k_drain{10};
 
-
 std::string
 listen_text(const config::Config& c)
 {

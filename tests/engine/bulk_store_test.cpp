@@ -22,7 +22,8 @@ full_session(std::int64_t user_id, int k)
 {
   orm::Session s;
   s.user_id = user_id;
-  s.name = "Session " + std::to_string(k) + " O'Hara \\ \"quoted\" \xc3\xb8l \xf0\x9f\x8d\xba";
+  s.name = "Session " + std::to_string(k) +
+           " O'Hara \\ \"quoted\" \xc3\xb8l \xf0\x9f\x8d\xba";
   s.origin = static_cast<std::int32_t>(orm::Origin::recovered);
   s.local_day = 20000 + k;
   s.utc_offset_min = -570 + k;
