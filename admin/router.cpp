@@ -67,6 +67,8 @@ kind_name(orm::DatabaseError::Kind kind)
     return "duplicate";
   case orm::DatabaseError::Kind::schema:
     return "schema";
+  case orm::DatabaseError::Kind::unknown_outcome:
+    return "unknown_outcome";
   case orm::DatabaseError::Kind::other:
     return "other";
   }
@@ -181,6 +183,17 @@ Router::handle(const Match& match, const Request& request) const
                {{"route", match.label}, {"kind", kind}, {"error", e.what()}});
       Response r = problem(503, "The database is unavailable; nothing was "
                                 "written. Try again shortly.");
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    case orm::DatabaseError::Kind::unknown_outcome: {
+      log.error("database write outcome unknown",
+                {{"route", match.label}, {"error", e.what()}});
+      Response r = problem(
+          503, "The connection to the database broke while the write was "
+               "being committed, and the database has not answered since, so "
+               "whether it was stored is unknown. Retry with the same "
+               "Idempotency-Key, or look before writing again.");
       r.headers.emplace_back("Retry-After", "5");
       return r;
     }

@@ -182,6 +182,8 @@ struct Store::Impl
     return db->begin();
   }
 
+  bool resolve_commit(const Store::Landed& landed, const std::string& why);
+
   std::chrono::milliseconds backoff(int attempt)
   {
     auto ceiling = policy.first_delay * (1 << std::min(attempt, 10));
@@ -192,6 +194,52 @@ struct Store::Impl
     return std::chrono::milliseconds(pick(rng));
   }
 };
+
+// Asks `landed`, in transactions of its own, whether a commit whose answer
+// was lost took effect; retries while the database does not answer, for
+// at most policy.in_doubt_wait.
+bool
+Store::Impl::resolve_commit(const Store::Landed& landed, const std::string& why)
+{
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + policy.in_doubt_wait;
+  std::string last = why;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      std::unique_lock<std::mutex> turn;
+      if (sqlite)
+        turn = std::unique_lock<std::mutex>(sqlite_writer);
+      odb::transaction t(begin());
+      Tx tx(*db, backend);
+      const bool yes = landed(tx);
+      t.commit();
+      return yes;
+    } catch (const odb::recoverable& e) {
+      last = e.what();
+    } catch (const odb::mysql::database_exception& e) {
+      if (!mysql_connection_error(e.error()))
+        throw DatabaseError(DatabaseError::Kind::unknown_outcome,
+                            "the connection broke during COMMIT, and "
+                            "checking whether it took effect failed: " +
+                                std::string(e.what()));
+      last = e.what();
+    } catch (const odb::exception& e) {
+      throw DatabaseError(DatabaseError::Kind::unknown_outcome,
+                          "the connection broke during COMMIT, and checking "
+                          "whether it took effect failed: " +
+                              std::string(e.what()));
+    }
+    const auto pause = backoff(attempt);
+    if (clock::now() + pause > deadline)
+      throw DatabaseError(
+          DatabaseError::Kind::unknown_outcome,
+          "the connection broke during COMMIT and the database did not "
+          "answer within " +
+              std::to_string(policy.in_doubt_wait.count() / 1000) +
+              " s to tell whether it took effect: " + last);
+    std::this_thread::sleep_for(pause);
+  }
+}
 
 // --------------------------------------------------------------------------
 // Tx
@@ -383,6 +431,19 @@ void
 Tx::update(const Pour& pour)
 {
   db_->update(pour);
+}
+
+bool
+Tx::pour_written(std::int64_t user_id, std::int64_t poured_at_ms,
+                 std::int64_t token)
+{
+  // Rare (only after a lost COMMIT), so not prepared; the user and time
+  // find the row through user_time_i.
+  using q = odb::query<PourCount>;
+  return db_->query_value<PourCount>(q::user_id == user_id &&
+                                     q::poured_at_ms == poured_at_ms &&
+                                     q::write_token == token)
+             .count > 0;
 }
 
 void
@@ -889,12 +950,15 @@ Store::ping()
 }
 
 void
-Store::transact(const std::function<void(Tx&)>& fn)
+Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
 {
   Impl& impl = *impl_;
   for (int attempt = 1;; ++attempt) {
     const char* kind = nullptr;
     std::string what;
+    // Set once COMMIT is sent: a connection lost from then on leaves the
+    // outcome unknown.
+    bool committing = false;
     try {
       std::unique_lock<std::mutex> turn;
       if (impl.sqlite)
@@ -902,6 +966,7 @@ Store::transact(const std::function<void(Tx&)>& fn)
       odb::transaction t(impl.begin());
       Tx tx(*impl.db, impl.backend);
       fn(tx);
+      committing = true;
       t.commit();
       return;
     } catch (const odb::deadlock& e) {
@@ -931,6 +996,14 @@ Store::transact(const std::function<void(Tx&)>& fn)
       throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
     } catch (const odb::exception& e) {
       throw DatabaseError(DatabaseError::Kind::other, e.what());
+    }
+
+    if (committing && landed && std::strcmp(kind, "connection_lost") == 0) {
+      if (impl.observer)
+        impl.observer("commit_lost", true);
+      if (impl.resolve_commit(landed, what))
+        return;
+      // It did not take effect: run `fn` again like any lost connection.
     }
 
     const bool retrying = attempt < impl.policy.attempts;

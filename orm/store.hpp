@@ -52,6 +52,9 @@ public:
     unavailable, // cannot connect, or retries were used up
     duplicate,   // a unique key already holds the value
     schema,      // schema missing, older or newer than this binary
+    // The connection broke during COMMIT and the database did not come
+    // back in time to tell whether the transaction took effect.
+    unknown_outcome,
     other
   };
 
@@ -72,10 +75,14 @@ struct RetryPolicy
   int attempts = 6;
   std::chrono::milliseconds first_delay{5};
   std::chrono::milliseconds max_delay{500};
+  // How long to keep asking, after the connection broke during COMMIT,
+  // whether that commit took effect.
+  std::chrono::milliseconds in_doubt_wait{15'000};
 };
 
 // Told about every recoverable error: its kind ("deadlock", "timeout",
-// "connection_lost") and whether the transaction will be tried again.
+// "connection_lost", "commit_lost" when it broke during COMMIT) and whether
+// the transaction will be tried again.
 using RetryObserver = std::function<void(const char* kind, bool retrying)>;
 
 // Access to the database inside one transaction. Valid only inside the
@@ -133,6 +140,9 @@ public:
   std::vector<Pour> pours_of_user(std::int64_t user_id);
   void insert(Pour& pour);
   void update(const Pour& pour);
+  // Whether the user's pour at `poured_at_ms` written with `token` exists.
+  bool pour_written(std::int64_t user_id, std::int64_t poured_at_ms,
+                    std::int64_t token);
   // Moves every pour of session `from` to session `to`.
   void move_pours(std::int64_t from, std::int64_t to);
   // Puts the given pours into session `session_id`.
@@ -205,7 +215,19 @@ public:
   // Runs `fn` in one transaction and commits; any exception rolls back.
   // Recoverable errors rerun `fn` under the retry policy; when tries run
   // out the store throws DatabaseError(unavailable). Thread-safe.
-  void transact(const std::function<void(Tx&)>& fn);
+  //
+  // When the connection breaks during COMMIT, that commit may or may not
+  // have taken effect. Without `landed`, `fn` simply runs again: fit for
+  // reads and for writes that find their own earlier work. With it, the
+  // store asks `landed`, in a transaction of its own once the database
+  // answers again, whether the commit took effect: if so the call returns
+  // as if the commit had answered (what `fn` left in its captures is what
+  // was stored), otherwise `fn` runs again. `landed` must wait for the
+  // broken transaction to end (take the lock it held) before it looks.
+  // If the database does not answer within `in_doubt_wait`, throws
+  // DatabaseError(unknown_outcome).
+  using Landed = std::function<bool(Tx&)>;
+  void transact(const std::function<void(Tx&)>& fn, const Landed& landed = {});
 
   void set_retry_policy(const RetryPolicy& policy);
   void set_retry_observer(RetryObserver observer);
