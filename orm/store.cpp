@@ -762,7 +762,8 @@ Tx::update(const Lease& lease)
 
 bool
 Tx::claim_lease(const std::string& name, const std::string& holder,
-                std::int64_t now_ms, std::int64_t until_ms)
+                std::int64_t now_ms, std::int64_t until_ms,
+                const std::string& gone)
 {
   // The values go into the SQL text, so only plain characters may.
   auto plain = [](const std::string& s) {
@@ -772,13 +773,16 @@ Tx::claim_lease(const std::string& name, const std::string& holder,
              c == '-';
     });
   };
-  if (!plain(name) || !plain(holder))
+  if (!plain(name) || !plain(holder) || (!gone.empty() && !plain(gone)))
     throw std::invalid_argument("lease name or holder has characters "
                                 "outside [A-Za-z0-9._:-]");
+  const std::string or_gone =
+      gone.empty() ? std::string() : " OR holder = '" + gone + "'";
   return db_->execute("UPDATE pourd_lease SET holder = '" + holder +
                       "', expires_at_ms = " + id_text(until_ms) +
                       " WHERE name = '" + name + "' AND (holder = '" + holder +
-                      "' OR expires_at_ms <= " + id_text(now_ms) + ")") == 1;
+                      "' OR expires_at_ms <= " + id_text(now_ms) + or_gone +
+                      ")") == 1;
 }
 
 void

@@ -170,11 +170,13 @@ public:
   void insert(Lease& lease);
   void update(const Lease& lease);
   // Gives the existing lease row `name` to `holder` until `until_ms` when
-  // `holder` has it already or it expired by `now_ms`, in one conditional
-  // UPDATE, so two instances can never both win. True when it did.
-  // Names and holders are limited to [A-Za-z0-9._:-].
+  // `holder` has it already, it expired by `now_ms`, or it is still held
+  // by `gone` (a holder known to be dead; empty for none), in one
+  // conditional UPDATE, so two instances can never both win. True when it
+  // did. Names and holders are limited to [A-Za-z0-9._:-].
   bool claim_lease(const std::string& name, const std::string& holder,
-                   std::int64_t now_ms, std::int64_t until_ms);
+                   std::int64_t now_ms, std::int64_t until_ms,
+                   const std::string& gone = {});
 
   // Deletes a user and everything that belongs to it.
   void erase_user_data(std::int64_t user_id);
