@@ -69,6 +69,10 @@ kind_name(orm::DatabaseError::Kind kind)
     return "schema";
   case orm::DatabaseError::Kind::unknown_outcome:
     return "unknown_outcome";
+  case orm::DatabaseError::Kind::full:
+    return "full";
+  case orm::DatabaseError::Kind::read_only:
+    return "read_only";
   case orm::DatabaseError::Kind::other:
     return "other";
   }
@@ -195,6 +199,22 @@ Router::handle(const Match& match, const Request& request) const
                "whether it was stored is unknown. Retry with the same "
                "Idempotency-Key, or look before writing again.");
       r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    case orm::DatabaseError::Kind::full:
+      log.error("database disk full",
+                {{"route", match.label}, {"error", e.what()}});
+      return problem(507, "The disk holding the database is full (" +
+                              std::string(e.what()) +
+                              "); nothing was written. Free space there, "
+                              "then retry.");
+    case orm::DatabaseError::Kind::read_only: {
+      log.error("database read-only",
+                {{"route", match.label}, {"error", e.what()}});
+      Response r =
+          problem(503, "The database is read-only (" + std::string(e.what()) +
+                           "); nothing was written.");
+      r.headers.emplace_back("Retry-After", "30");
       return r;
     }
     case orm::DatabaseError::Kind::other:

@@ -21,12 +21,15 @@
 #include <odb/sqlite/exceptions.hxx>
 #include <odb/transaction.hxx>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 namespace pourd {
 namespace orm {
@@ -158,11 +161,48 @@ mysql_connection_error(unsigned int code)
          code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
 }
 
+// Why SQLite cannot write the database at `path`, or an empty text: a
+// read-only file system, a file or directory this process may not write,
+// or less than 1 MiB free. The kind says which.
+std::pair<DatabaseError::Kind, std::string>
+sqlite_problem(const std::string& path)
+{
+  using Kind = DatabaseError::Kind;
+  if (path.empty() || path == ":memory:")
+    return {Kind::other, std::string()};
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? std::string(".")
+                          : slash == 0               ? std::string("/")
+                                                     : path.substr(0, slash);
+  const std::string uid = std::to_string(::geteuid());
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY))
+    return {Kind::read_only,
+            "the file system holding " + path + " is mounted read-only"};
+  if (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), W_OK) != 0)
+    return {Kind::read_only, path + " is not writable for uid " + uid};
+  if (::access(dir.c_str(), W_OK) != 0)
+    return {Kind::read_only,
+            "the directory " + dir + " is not writable for uid " + uid +
+                " (SQLite keeps its -wal and -shm files there)"};
+  // Root may use the blocks reserved for it; others may not.
+  if (::statvfs(dir.c_str(), &fs) == 0) {
+    const unsigned long long blocks =
+        ::geteuid() == 0 ? fs.f_bfree : fs.f_bavail;
+    const unsigned long long free = blocks * fs.f_frsize;
+    if (free < (1ull << 20))
+      return {Kind::full, "the disk holding " + path + " is full (" +
+                              std::to_string(free / 1024) + " KiB free)"};
+  }
+  return {Kind::other, std::string()};
+}
+
 } // namespace
 
 struct Store::Impl
 {
   Backend backend;
+  std::string sqlite_path;
   std::unique_ptr<odb::database> db;
   // Set for SQLite, whose transactions start with BEGIN IMMEDIATE.
   odb::sqlite::database* sqlite = nullptr;
@@ -832,8 +872,18 @@ Store::open(const ConnectOptions& o)
           false, "", std::move(f));
       impl->db.reset(db);
       impl->sqlite = db;
+      impl->sqlite_path = o.path;
+      odb::sqlite::connection_ptr c(db->connection());
+      // SQLite opens a file it may not write read-only, without a word;
+      // pourd exists to write, so it says so at once.
+      if (sqlite3_db_readonly(c->handle(), "main") == 1) {
+        const auto why = sqlite_problem(o.path).second;
+        throw DatabaseError(DatabaseError::Kind::read_only,
+                            "the SQLite database " + o.path + " is read-only" +
+                                (why.empty() ? std::string() : ": " + why));
+      }
       if (o.path != ":memory:")
-        db->connection()->execute("PRAGMA journal_mode = WAL");
+        c->execute("PRAGMA journal_mode = WAL");
     } else {
       const std::string* socket = o.socket.empty() ? nullptr : &o.socket;
       std::unique_ptr<odb::mysql::connection_factory> f(new MysqlPool(max));
@@ -845,6 +895,20 @@ Store::open(const ConnectOptions& o)
       // wrong address or password fails at start-up.
       impl->db->connection();
     }
+  } catch (const odb::sqlite::database_exception& e) {
+    // SQLite's own words ("unable to open database file") rarely say why.
+    const auto why = sqlite_problem(o.path);
+    const std::string said = std::string(" (SQLite: ") + e.what() + ")";
+    if (e.error() == SQLITE_READONLY ||
+        why.first == DatabaseError::Kind::read_only)
+      throw DatabaseError(
+          DatabaseError::Kind::read_only,
+          "the SQLite database " + o.path + " is read-only" +
+              (why.second.empty() ? std::string() : ": " + why.second) + said);
+    throw DatabaseError(
+        DatabaseError::Kind::unavailable,
+        "cannot open the SQLite database " + o.path +
+            (why.second.empty() ? std::string() : ": " + why.second) + said);
   } catch (const odb::exception& e) {
     throw DatabaseError(DatabaseError::Kind::unavailable,
                         std::string("cannot open the database: ") + e.what());
@@ -953,6 +1017,14 @@ Store::ping()
   }
 }
 
+std::string
+Store::write_problem()
+{
+  if (!impl_->sqlite)
+    return std::string();
+  return sqlite_problem(impl_->sqlite_path).second;
+}
+
 void
 Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
 {
@@ -985,6 +1057,11 @@ Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
     } catch (const odb::mysql::database_exception& e) {
       if (e.error() == ER_DUP_ENTRY)
         throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
+      if (e.error() == ER_RECORD_FILE_FULL || e.error() == ER_DISK_FULL)
+        throw DatabaseError(DatabaseError::Kind::full, e.what());
+      if (e.error() == ER_OPTION_PREVENTS_STATEMENT ||
+          e.error() == ER_READ_ONLY_MODE)
+        throw DatabaseError(DatabaseError::Kind::read_only, e.what());
       if (!mysql_connection_error(e.error()))
         throw DatabaseError(DatabaseError::Kind::other, e.what());
       kind = "connection_lost";
@@ -992,6 +1069,10 @@ Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
     } catch (const odb::sqlite::database_exception& e) {
       if (e.error() == SQLITE_CONSTRAINT)
         throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
+      if (e.error() == SQLITE_FULL)
+        throw DatabaseError(DatabaseError::Kind::full, e.what());
+      if (e.error() == SQLITE_READONLY)
+        throw DatabaseError(DatabaseError::Kind::read_only, e.what());
       if (e.error() != SQLITE_BUSY && e.error() != SQLITE_LOCKED)
         throw DatabaseError(DatabaseError::Kind::other, e.what());
       kind = "timeout";

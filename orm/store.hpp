@@ -55,6 +55,8 @@ public:
     // The connection broke during COMMIT and the database did not come
     // back in time to tell whether the transaction took effect.
     unknown_outcome,
+    full,      // the disk (or table space) holding the database is full
+    read_only, // the database or its file system takes no writes
     other
   };
 
@@ -213,6 +215,11 @@ public:
 
   // True when the database answers a trivial query.
   bool ping();
+
+  // Why writes would fail now though the database answers, or empty: for
+  // SQLite, a read-only file system or less than 1 MiB free beside the
+  // file. Cheap (one statvfs); MySQL reports nothing here.
+  std::string write_problem();
 
   // Runs `fn` in one transaction and commits; any exception rolls back.
   // Recoverable errors rerun `fn` under the retry policy; when tries run
