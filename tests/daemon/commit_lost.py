@@ -179,6 +179,7 @@ def main():
                                  sum(1 for m, _ in rounds if m == "after"),
                                  sum(1 for m, _ in rounds if m == "before"),
                                  slowest))
+        faults.remove_work(daemon.work)
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()

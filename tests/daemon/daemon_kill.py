@@ -191,6 +191,7 @@ def main():
         kill_mid_write(bin_dir, url, db, work, daemon, users, figures)
         faults.check_with_pourctl(bin_dir, url, [u[2] for u in users])
         print("%s: %s" % (backend, figures))
+        faults.remove_work(work)
     finally:
         if daemon is not None and daemon.process.poll() is None:
             daemon.process.kill()

@@ -105,6 +105,8 @@ def main():
         swept = json.loads(body)
         check(swept["orphaned_pours_found"] == 0 and swept["remaining"] == 0,
               "the sweep found orphans: %s" % swept)
+        outcome["commits_lost"] = int(daemon.metric(
+            "pourd_database_retries_total", 'kind="commit_lost"'))
         check(daemon.stop() == 0, "pourd did not exit 0")
         faults.check_with_pourctl(bin_dir, url, [u[2] for u in users])
         print("pourd rode out the restart under %d writers: %s; "
@@ -112,6 +114,7 @@ def main():
               "after the kill), writes going %.1f s after the restart"
               % (WRITERS, outcome, ready - restarted, ready - killed,
                  writing - restarted))
+        faults.remove_work(daemon.work)
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()

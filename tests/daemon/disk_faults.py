@@ -219,6 +219,7 @@ def main():
         print("disk faults: %s" % figures)
     finally:
         subprocess.run(["umount", "-l", disk])
+    faults.remove_work(work)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ invariant checker cannot hide a broken database.
 """
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +21,12 @@ import urllib.request
 TOKEN = "fault-test-token"
 CRON = "fault-test-cron"
 DAY_MS = 86_400_000
+
+
+def remove_work(path):
+    """Removes a test's directory once it passed; a failed test keeps it
+    for a look at pourd's log."""
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def fail(message):
@@ -336,9 +343,10 @@ class Writers:
 
     def verify(self, db, what):
         """Every acknowledged pour stored once, every refused one not at
-        all, unanswered ones at most once. Returns the counts."""
+        all, ones in flight when pourd died (or whose outcome pourd said is
+        unknown) at most once. Returns the counts."""
         counts = db.marker_counts()
-        acked = failed = unknown = unanswered = 0
+        acked = failed = unknown = unanswered = refused = 0
         lost, doubled, leftover = [], [], []
         for note, (status, body) in sorted(self.outcomes.items()):
             stored = counts.get(note, 0)
@@ -352,7 +360,14 @@ class Writers:
                                 % (note, stored))
                 elif json.loads(body)["pour"]["notes"] != note:
                     lost.append("%s answered with another pour" % note)
+            elif status is None and b"refused" in body:
+                # pourd was down: the request never reached it.
+                refused += 1
+                if stored != 0:
+                    leftover.append("%s was refused a connection but "
+                                    "stored" % note)
             elif status is None:
+                # Sent, and pourd died before answering: either way.
                 unanswered += 1
             elif b"is unknown" in body:
                 unknown += 1
@@ -365,5 +380,6 @@ class Writers:
         check(not problems, "%s: %d problems:\n  %s"
               % (what, len(problems), "\n  ".join(problems[:20])))
         return {"acknowledged": acked, "failed": failed,
-                "unknown_outcome": unknown, "unanswered": unanswered,
-                "lost_or_doubled": 0}
+                "unknown_outcome": unknown,
+                "in_flight_when_killed": unanswered,
+                "connection_refused": refused, "lost_or_doubled": 0}
