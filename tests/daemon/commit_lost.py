@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faults  # noqa: E402
 from faults import check  # noqa: E402
@@ -179,10 +180,11 @@ def main():
                                  sum(1 for m, _ in rounds if m == "after"),
                                  sum(1 for m, _ in rounds if m == "before"),
                                  slowest))
-        faults.remove_work(daemon.work)
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()
+        faults.keep_logs("commit_lost")
+    faults.remove_work(daemon.work)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faults  # noqa: E402
 from faults import check  # noqa: E402
@@ -191,13 +192,14 @@ def main():
         kill_mid_write(bin_dir, url, db, work, daemon, users, figures)
         faults.check_with_pourctl(bin_dir, url, [u[2] for u in users])
         print("%s: %s" % (backend, figures))
-        faults.remove_work(work)
     finally:
+        faults.keep_logs("daemon_kill_" + backend)
         if daemon is not None and daemon.process.poll() is None:
             daemon.process.kill()
         if not db.sqlite:
             faults.Database(os.environ["POURD_TEST_MYSQL_URL"]).execute_script(
                 "DROP DATABASE IF EXISTS %s;" % url.rsplit("/", 1)[1])
+    faults.remove_work(work)
 
 
 if __name__ == "__main__":

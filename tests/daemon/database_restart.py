@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faults  # noqa: E402
 from faults import check  # noqa: E402
@@ -114,13 +115,14 @@ def main():
               "after the kill), writes going %.1f s after the restart"
               % (WRITERS, outcome, ready - restarted, ready - killed,
                  writing - restarted))
-        faults.remove_work(daemon.work)
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()
         if server is not None:
             server.terminate()
             server.wait(timeout=60)
+        faults.keep_logs("database_restart")
+    faults.remove_work(daemon.work)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faults  # noqa: E402
 from faults import check  # noqa: E402
@@ -219,6 +220,7 @@ def main():
         print("disk faults: %s" % figures)
     finally:
         subprocess.run(["umount", "-l", disk])
+        faults.keep_logs("disk_faults")
     faults.remove_work(work)
 
 

@@ -16,11 +16,39 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 TOKEN = "fault-test-token"
 CRON = "fault-test-cron"
 DAY_MS = 86_400_000
+
+
+# Every Pourd started, so keep_logs finds their logs.
+_daemons = []
+
+
+def keep_logs(name):
+    """Copies every pourd log of this test, and notes the secrets it used,
+    for the suite's final check that no log holds a secret
+    (tests/support/check_test_logs.py), when ctest names the folder."""
+    root = os.environ.get("POURD_TEST_LOG_DIR")
+    if not root:
+        return
+    os.makedirs(os.path.join(root, "logs"), exist_ok=True)
+    os.makedirs(os.path.join(root, "secrets"), exist_ok=True)
+    for i, daemon in enumerate(_daemons):
+        if os.path.exists(daemon.log_path):
+            shutil.copyfile(daemon.log_path, os.path.join(
+                root, "logs", "%s-%d-%d.log" % (name, os.getpid(), i)))
+    secrets = [TOKEN, CRON]
+    url = os.environ.get("POURD_TEST_MYSQL_URL", "")
+    password = urllib.parse.urlsplit(url).password if url else None
+    if password:
+        secrets.append(password)
+    with open(os.path.join(root, "secrets", "%s-%d.txt"
+                           % (name, os.getpid())), "a") as f:
+        f.write("".join(s + "\n" for s in secrets))
 
 
 def remove_work(path):
@@ -86,6 +114,7 @@ class Pourd:
         self.process = subprocess.Popen(command, stdout=self.log_file,
                                         stderr=subprocess.STDOUT)
         self.port = None
+        _daemons.append(self)
 
     def log(self):
         with open(self.log_path) as f:
