@@ -5,6 +5,7 @@ Every check here reads the tables directly (the sqlite3 module, or the
 mariadb client over the test server's socket), so a bug in pourd's own
 invariant checker cannot hide a broken database.
 """
+import atexit
 import json
 import os
 import shutil
@@ -24,8 +25,17 @@ CRON = "fault-test-cron"
 DAY_MS = 86_400_000
 
 
-# Every Pourd started, so keep_logs finds their logs.
+# Every Pourd started, so keep_logs finds their logs and a failed test
+# leaves none running.
 _daemons = []
+
+
+@atexit.register
+def _kill_leftovers():
+    for daemon in _daemons:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.wait()
 
 
 def keep_logs(name):
