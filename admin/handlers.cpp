@@ -281,6 +281,13 @@ readyz(ApiContext& ctx, const Request&, const Params&)
     r.headers.emplace_back("Retry-After", "5");
     return r;
   }
+  if (const std::string why = ctx.store.write_problem(); !why.empty()) {
+    Response r = problem(503, "The database answers but cannot take "
+                              "writes: " +
+                                  why + ".");
+    r.headers.emplace_back("Retry-After", "30");
+    return r;
+  }
   bj::object out;
   out["status"] = "ready";
   return json_response(200, out);

@@ -102,9 +102,11 @@ Metrics::Metrics() : registry_(std::make_shared<pm::Registry>())
   for (const char* reason :
        {"idle_timeout", "request_timeout", "evicted", "refused"})
     connections_closed_->Add({{"reason", reason}});
-  for (const char* kind : {"unavailable", "duplicate", "schema", "other"})
+  for (const char* kind : {"unavailable", "duplicate", "schema",
+                           "unknown_outcome", "full", "read_only", "other"})
     db_errors_->Add({{"kind", kind}});
-  for (const char* kind : {"deadlock", "timeout", "connection_lost"})
+  for (const char* kind :
+       {"deadlock", "timeout", "connection_lost", "commit_lost"})
     for (const char* retried : {"true", "false"})
       db_retries_->Add({{"kind", kind}, {"retried", retried}});
 }

@@ -38,6 +38,8 @@ status_title(unsigned status)
     return "Internal Server Error";
   case 503:
     return "Service Unavailable";
+  case 507:
+    return "Insufficient Storage";
   }
   return "Error";
 }

@@ -67,6 +67,12 @@ kind_name(orm::DatabaseError::Kind kind)
     return "duplicate";
   case orm::DatabaseError::Kind::schema:
     return "schema";
+  case orm::DatabaseError::Kind::unknown_outcome:
+    return "unknown_outcome";
+  case orm::DatabaseError::Kind::full:
+    return "full";
+  case orm::DatabaseError::Kind::read_only:
+    return "read_only";
   case orm::DatabaseError::Kind::other:
     return "other";
   }
@@ -182,6 +188,33 @@ Router::handle(const Match& match, const Request& request) const
       Response r = problem(503, "The database is unavailable; nothing was "
                                 "written. Try again shortly.");
       r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    case orm::DatabaseError::Kind::unknown_outcome: {
+      log.error("database write outcome unknown",
+                {{"route", match.label}, {"error", e.what()}});
+      Response r = problem(
+          503, "The connection to the database broke while the write was "
+               "being committed, and the database has not answered since, so "
+               "whether it was stored is unknown. Retry with the same "
+               "Idempotency-Key, or look before writing again.");
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    case orm::DatabaseError::Kind::full:
+      log.error("database disk full",
+                {{"route", match.label}, {"error", e.what()}});
+      return problem(507, "The disk holding the database is full (" +
+                              std::string(e.what()) +
+                              "); nothing was written. Free space there, "
+                              "then retry.");
+    case orm::DatabaseError::Kind::read_only: {
+      log.error("database read-only",
+                {{"route", match.label}, {"error", e.what()}});
+      Response r =
+          problem(503, "The database is read-only (" + std::string(e.what()) +
+                           "); nothing was written.");
+      r.headers.emplace_back("Retry-After", "30");
       return r;
     }
     case orm::DatabaseError::Kind::other:

@@ -1,8 +1,10 @@
 #include "daemon/lease.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 
 namespace pourd::daemon {
@@ -24,6 +26,7 @@ bool
 Lease::acquire(std::string* other)
 {
   bool held = false;
+  taken_over_.clear();
   try {
     store_.transact([&](orm::Tx& tx) {
       const std::int64_t now = clock_();
@@ -37,9 +40,12 @@ Lease::acquire(std::string* other)
         held = true;
         return;
       }
-      held = tx.claim_lease(name_, holder_, now, now + ttl_.count());
+      const std::string gone =
+          holder_gone(row->holder) ? row->holder : std::string();
+      held = tx.claim_lease(name_, holder_, now, now + ttl_.count(), gone);
       if (!held && other)
         *other = row->holder;
+      taken_over_ = held ? gone : std::string();
     });
   } catch (const orm::DatabaseError& e) {
     // Another instance inserted the row first: it holds the lease.
@@ -77,6 +83,25 @@ Lease::release() noexcept
     });
   } catch (...) {
   }
+}
+
+bool
+holder_gone(const std::string& holder)
+{
+  // "host:pid" of this host, whose process no longer exists. A pid that
+  // was reused since only makes the lease wait for its expiry.
+  const std::string mine = this_holder();
+  const auto colon = holder.rfind(':');
+  if (colon == std::string::npos ||
+      holder.compare(0, colon, mine, 0, mine.rfind(':')) != 0 ||
+      colon != mine.rfind(':') || holder == mine)
+    return false;
+  const std::string digits = holder.substr(colon + 1);
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  const pid_t pid = static_cast<pid_t>(std::stol(digits));
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 std::string

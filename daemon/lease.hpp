@@ -1,6 +1,7 @@
 // A named lease row that elects one sweeper among pourd instances sharing
 // a database. The holder renews it while working; an expired lease is
-// taken over, so a crashed instance blocks others only until expiry.
+// taken over, so a crashed instance blocks others only until expiry, and
+// one on this host whose process is gone not at all.
 //
 // Not thread-safe: one sweep uses one Lease at a time.
 #pragma once
@@ -36,15 +37,26 @@ public:
 
   const std::string& holder() const { return holder_; }
 
+  // After acquire(): the dead holder whose lease it took, or empty.
+  const std::string& taken_over() const { return taken_over_; }
+
 private:
   orm::Store& store_;
   std::string name_;
   std::string holder_;
   std::chrono::milliseconds ttl_;
   Clock clock_;
+  std::string taken_over_;
 };
 
 // "host:pid", naming this process in leases and sweep records.
 std::string this_holder();
+
+// True when `holder` names a process of this host that has exited (killed,
+// crashed): its lease is taken over at once instead of after expiry.
+// Limitation: pourd instances in separate pid namespaces must not share a
+// host name, or one could take a live lease of the other (two sweeps then
+// run at once, which wastes work but breaks no rule).
+bool holder_gone(const std::string& holder);
 
 } // namespace pourd::daemon

@@ -102,6 +102,10 @@ Sweeper::sweep(const std::string& trigger)
       return answer;
     }
 
+    if (!lease.taken_over().empty())
+      log_.warn("took over the sweep lease of a process that is gone",
+                {{"holder", lease.taken_over()}, {"trigger", trigger}});
+
     engine::RecoveryOptions options;
     options.execute = true;
     options.batch = batch_.load();

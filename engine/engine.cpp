@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -94,7 +95,15 @@ request_hash(const NewPour& in, const orm::Pour& p)
   return buf;
 }
 
-// Follows merge links to the session that holds the pours now.
+// A random positive number naming one write, for Store::transact to find
+// after a lost COMMIT.
+std::int64_t
+write_token()
+{
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<std::int64_t> pick(1, INT64_MAX);
+  return pick(rng);
+}
 } // namespace
 
 ValidationError::ValidationError(std::vector<FieldError> errors)
@@ -136,12 +145,20 @@ Engine::create_user(const NewUser& in)
     return Conflict("a user with email '" + email + "' already exists");
   };
   try {
-    store_.transact([&](orm::Tx& tx) {
-      if (!tx.find_user_by_email(email).null())
-        throw conflict();
-      u.id = 0;
-      tx.insert(u);
-    });
+    store_.transact(
+        [&](orm::Tx& tx) {
+          if (!tx.find_user_by_email(email).null())
+            throw conflict();
+          u.id = 0;
+          tx.insert(u);
+        },
+        [&](orm::Tx& tx) {
+          // The email is unique: the row found is this write's if it has
+          // the id and time this write gave it.
+          const auto found = tx.find_user_by_email(email);
+          return !found.null() && found->id == u.id &&
+                 found->created_at_ms == u.created_at_ms;
+        });
   } catch (const orm::DatabaseError& e) {
     if (e.kind() == orm::DatabaseError::Kind::duplicate)
       throw conflict();
@@ -180,12 +197,20 @@ Engine::create_bottle(const NewBottle& in)
     throw ValidationError(std::move(errors));
 
   b.created_at_ms = clock_();
-  store_.transact([&](orm::Tx& tx) {
-    if (tx.find_user(in.user_id).null())
-      throw NotFound(id_text("user", in.user_id) + " does not exist");
-    b.id = 0;
-    tx.insert(b);
-  });
+  store_.transact(
+      [&](orm::Tx& tx) {
+        if (tx.lock_user(in.user_id).null())
+          throw NotFound(id_text("user", in.user_id) + " does not exist");
+        b.id = 0;
+        tx.insert(b);
+      },
+      [&](orm::Tx& tx) {
+        // Under the user's lock, which the lost write held.
+        tx.lock_user(in.user_id);
+        const auto found = tx.find_bottle(b.id);
+        return !found.null() && found->user_id == b.user_id &&
+               found->name == b.name && found->created_at_ms == b.created_at_ms;
+      });
   return b;
 }
 
@@ -273,9 +298,17 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
   const std::int64_t when = in.poured_at ? in.poured_at->utc_ms : now;
   p.poured_at_ms = when;
   p.created_at_ms = now;
+  const std::int64_t token = write_token();
+  p.write_token = token;
+  // After a lost COMMIT: did this write's pour get stored? Taking the
+  // user's lock first waits for the broken transaction to end.
+  const auto landed = [&](orm::Tx& tx) {
+    tx.lock_user(in.user_id);
+    return tx.pour_written(in.user_id, when, token);
+  };
 
   PourResult result;
-  store_.transact([&](orm::Tx& tx) {
+  const auto write = [&](orm::Tx& tx) {
     result = PourResult{};
     orm::Pour pour = p;
     // The usual pour names an existing user and bottle: one round trip
@@ -365,7 +398,8 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
       key.response = result.body;
       tx.insert(key);
     }
-  });
+  };
+  store_.transact(write, landed);
   return result;
 }
 

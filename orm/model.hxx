@@ -15,7 +15,8 @@
 #include <odb/core.hxx>
 #include <odb/nullable.hxx>
 
-#pragma db model version(1, 1)
+// Version 2 added Pour::write_token.
+#pragma db model version(1, 2)
 
 namespace pourd {
 namespace orm {
@@ -171,6 +172,11 @@ struct Pour
 
   // Whether the pour carried its own UTC offset (else: the user's zone).
   bool own_offset = false;
+
+  // A random number the write that created the pour chose, so that after
+  // losing the connection during COMMIT pourd can tell whether that
+  // commit took effect. Null for imported pours and pours from version 1.
+  odb::nullable<std::int64_t> write_token;
 
   // Identity of an imported row, so re-imports add nothing.
   #pragma db type("VARCHAR(128)")

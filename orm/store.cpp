@@ -21,12 +21,15 @@
 #include <odb/sqlite/exceptions.hxx>
 #include <odb/transaction.hxx>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 namespace pourd {
 namespace orm {
@@ -158,11 +161,48 @@ mysql_connection_error(unsigned int code)
          code == ER_SERVER_SHUTDOWN || code == ER_CONNECTION_KILLED;
 }
 
+// Why SQLite cannot write the database at `path`, or an empty text: a
+// read-only file system, a file or directory this process may not write,
+// or less than 1 MiB free. The kind says which.
+std::pair<DatabaseError::Kind, std::string>
+sqlite_problem(const std::string& path)
+{
+  using Kind = DatabaseError::Kind;
+  if (path.empty() || path == ":memory:")
+    return {Kind::other, std::string()};
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? std::string(".")
+                          : slash == 0               ? std::string("/")
+                                                     : path.substr(0, slash);
+  const std::string uid = std::to_string(::geteuid());
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY))
+    return {Kind::read_only,
+            "the file system holding " + path + " is mounted read-only"};
+  if (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), W_OK) != 0)
+    return {Kind::read_only, path + " is not writable for uid " + uid};
+  if (::access(dir.c_str(), W_OK) != 0)
+    return {Kind::read_only,
+            "the directory " + dir + " is not writable for uid " + uid +
+                " (SQLite keeps its -wal and -shm files there)"};
+  // Root may use the blocks reserved for it; others may not.
+  if (::statvfs(dir.c_str(), &fs) == 0) {
+    const unsigned long long blocks =
+        ::geteuid() == 0 ? fs.f_bfree : fs.f_bavail;
+    const unsigned long long free = blocks * fs.f_frsize;
+    if (free < (1ull << 20))
+      return {Kind::full, "the disk holding " + path + " is full (" +
+                              std::to_string(free / 1024) + " KiB free)"};
+  }
+  return {Kind::other, std::string()};
+}
+
 } // namespace
 
 struct Store::Impl
 {
   Backend backend;
+  std::string sqlite_path;
   std::unique_ptr<odb::database> db;
   // Set for SQLite, whose transactions start with BEGIN IMMEDIATE.
   odb::sqlite::database* sqlite = nullptr;
@@ -182,6 +222,8 @@ struct Store::Impl
     return db->begin();
   }
 
+  bool resolve_commit(const Store::Landed& landed, const std::string& why);
+
   std::chrono::milliseconds backoff(int attempt)
   {
     auto ceiling = policy.first_delay * (1 << std::min(attempt, 10));
@@ -192,6 +234,52 @@ struct Store::Impl
     return std::chrono::milliseconds(pick(rng));
   }
 };
+
+// Asks `landed`, in transactions of its own, whether a commit whose answer
+// was lost took effect; retries while the database does not answer, for
+// at most policy.in_doubt_wait.
+bool
+Store::Impl::resolve_commit(const Store::Landed& landed, const std::string& why)
+{
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + policy.in_doubt_wait;
+  std::string last = why;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      std::unique_lock<std::mutex> turn;
+      if (sqlite)
+        turn = std::unique_lock<std::mutex>(sqlite_writer);
+      odb::transaction t(begin());
+      Tx tx(*db, backend);
+      const bool yes = landed(tx);
+      t.commit();
+      return yes;
+    } catch (const odb::recoverable& e) {
+      last = e.what();
+    } catch (const odb::mysql::database_exception& e) {
+      if (!mysql_connection_error(e.error()))
+        throw DatabaseError(DatabaseError::Kind::unknown_outcome,
+                            "the connection broke during COMMIT, and "
+                            "checking whether it took effect failed: " +
+                                std::string(e.what()));
+      last = e.what();
+    } catch (const odb::exception& e) {
+      throw DatabaseError(DatabaseError::Kind::unknown_outcome,
+                          "the connection broke during COMMIT, and checking "
+                          "whether it took effect failed: " +
+                              std::string(e.what()));
+    }
+    const auto pause = backoff(attempt);
+    if (clock::now() + pause > deadline)
+      throw DatabaseError(
+          DatabaseError::Kind::unknown_outcome,
+          "the connection broke during COMMIT and the database did not "
+          "answer within " +
+              std::to_string(policy.in_doubt_wait.count() / 1000) +
+              " s to tell whether it took effect: " + last);
+    std::this_thread::sleep_for(pause);
+  }
+}
 
 // --------------------------------------------------------------------------
 // Tx
@@ -383,6 +471,19 @@ void
 Tx::update(const Pour& pour)
 {
   db_->update(pour);
+}
+
+bool
+Tx::pour_written(std::int64_t user_id, std::int64_t poured_at_ms,
+                 std::int64_t token)
+{
+  // Rare (only after a lost COMMIT), so not prepared; the user and time
+  // find the row through user_time_i.
+  using q = odb::query<PourCount>;
+  return db_->query_value<PourCount>(q::user_id == user_id &&
+                                     q::poured_at_ms == poured_at_ms &&
+                                     q::write_token == token)
+             .count > 0;
 }
 
 void
@@ -723,7 +824,8 @@ Tx::update(const Lease& lease)
 
 bool
 Tx::claim_lease(const std::string& name, const std::string& holder,
-                std::int64_t now_ms, std::int64_t until_ms)
+                std::int64_t now_ms, std::int64_t until_ms,
+                const std::string& gone)
 {
   // The values go into the SQL text, so only plain characters may.
   auto plain = [](const std::string& s) {
@@ -733,13 +835,16 @@ Tx::claim_lease(const std::string& name, const std::string& holder,
              c == '-';
     });
   };
-  if (!plain(name) || !plain(holder))
+  if (!plain(name) || !plain(holder) || (!gone.empty() && !plain(gone)))
     throw std::invalid_argument("lease name or holder has characters "
                                 "outside [A-Za-z0-9._:-]");
+  const std::string or_gone =
+      gone.empty() ? std::string() : " OR holder = '" + gone + "'";
   return db_->execute("UPDATE pourd_lease SET holder = '" + holder +
                       "', expires_at_ms = " + id_text(until_ms) +
                       " WHERE name = '" + name + "' AND (holder = '" + holder +
-                      "' OR expires_at_ms <= " + id_text(now_ms) + ")") == 1;
+                      "' OR expires_at_ms <= " + id_text(now_ms) + or_gone +
+                      ")") == 1;
 }
 
 void
@@ -789,8 +894,18 @@ Store::open(const ConnectOptions& o)
           false, "", std::move(f));
       impl->db.reset(db);
       impl->sqlite = db;
+      impl->sqlite_path = o.path;
+      odb::sqlite::connection_ptr c(db->connection());
+      // SQLite opens a file it may not write read-only, without a word;
+      // pourd exists to write, so it says so at once.
+      if (sqlite3_db_readonly(c->handle(), "main") == 1) {
+        const auto why = sqlite_problem(o.path).second;
+        throw DatabaseError(DatabaseError::Kind::read_only,
+                            "the SQLite database " + o.path + " is read-only" +
+                                (why.empty() ? std::string() : ": " + why));
+      }
       if (o.path != ":memory:")
-        db->connection()->execute("PRAGMA journal_mode = WAL");
+        c->execute("PRAGMA journal_mode = WAL");
     } else {
       const std::string* socket = o.socket.empty() ? nullptr : &o.socket;
       std::unique_ptr<odb::mysql::connection_factory> f(new MysqlPool(max));
@@ -802,6 +917,20 @@ Store::open(const ConnectOptions& o)
       // wrong address or password fails at start-up.
       impl->db->connection();
     }
+  } catch (const odb::sqlite::database_exception& e) {
+    // SQLite's own words ("unable to open database file") rarely say why.
+    const auto why = sqlite_problem(o.path);
+    const std::string said = std::string(" (SQLite: ") + e.what() + ")";
+    if (e.error() == SQLITE_READONLY ||
+        why.first == DatabaseError::Kind::read_only)
+      throw DatabaseError(
+          DatabaseError::Kind::read_only,
+          "the SQLite database " + o.path + " is read-only" +
+              (why.second.empty() ? std::string() : ": " + why.second) + said);
+    throw DatabaseError(
+        DatabaseError::Kind::unavailable,
+        "cannot open the SQLite database " + o.path +
+            (why.second.empty() ? std::string() : ": " + why.second) + said);
   } catch (const odb::exception& e) {
     throw DatabaseError(DatabaseError::Kind::unavailable,
                         std::string("cannot open the database: ") + e.what());
@@ -910,13 +1039,24 @@ Store::ping()
   }
 }
 
+std::string
+Store::write_problem()
+{
+  if (!impl_->sqlite)
+    return std::string();
+  return sqlite_problem(impl_->sqlite_path).second;
+}
+
 void
-Store::transact(const std::function<void(Tx&)>& fn)
+Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
 {
   Impl& impl = *impl_;
   for (int attempt = 1;; ++attempt) {
     const char* kind = nullptr;
     std::string what;
+    // Set once COMMIT is sent: a connection lost from then on leaves the
+    // outcome unknown.
+    bool committing = false;
     try {
       std::unique_lock<std::mutex> turn;
       if (impl.sqlite)
@@ -924,6 +1064,7 @@ Store::transact(const std::function<void(Tx&)>& fn)
       odb::transaction t(impl.begin());
       Tx tx(*impl.db, impl.backend);
       fn(tx);
+      committing = true;
       t.commit();
       return;
     } catch (const odb::deadlock& e) {
@@ -938,6 +1079,11 @@ Store::transact(const std::function<void(Tx&)>& fn)
     } catch (const odb::mysql::database_exception& e) {
       if (e.error() == ER_DUP_ENTRY)
         throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
+      if (e.error() == ER_RECORD_FILE_FULL || e.error() == ER_DISK_FULL)
+        throw DatabaseError(DatabaseError::Kind::full, e.what());
+      if (e.error() == ER_OPTION_PREVENTS_STATEMENT ||
+          e.error() == ER_READ_ONLY_MODE)
+        throw DatabaseError(DatabaseError::Kind::read_only, e.what());
       if (!mysql_connection_error(e.error()))
         throw DatabaseError(DatabaseError::Kind::other, e.what());
       kind = "connection_lost";
@@ -945,6 +1091,10 @@ Store::transact(const std::function<void(Tx&)>& fn)
     } catch (const odb::sqlite::database_exception& e) {
       if (e.error() == SQLITE_CONSTRAINT)
         throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
+      if (e.error() == SQLITE_FULL)
+        throw DatabaseError(DatabaseError::Kind::full, e.what());
+      if (e.error() == SQLITE_READONLY)
+        throw DatabaseError(DatabaseError::Kind::read_only, e.what());
       if (e.error() != SQLITE_BUSY && e.error() != SQLITE_LOCKED)
         throw DatabaseError(DatabaseError::Kind::other, e.what());
       kind = "timeout";
@@ -953,6 +1103,14 @@ Store::transact(const std::function<void(Tx&)>& fn)
       throw DatabaseError(DatabaseError::Kind::duplicate, e.what());
     } catch (const odb::exception& e) {
       throw DatabaseError(DatabaseError::Kind::other, e.what());
+    }
+
+    if (committing && landed && std::strcmp(kind, "connection_lost") == 0) {
+      if (impl.observer)
+        impl.observer("commit_lost", true);
+      if (impl.resolve_commit(landed, what))
+        return;
+      // It did not take effect: run `fn` again like any lost connection.
     }
 
     const bool retrying = attempt < impl.policy.attempts;

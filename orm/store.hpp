@@ -52,6 +52,11 @@ public:
     unavailable, // cannot connect, or retries were used up
     duplicate,   // a unique key already holds the value
     schema,      // schema missing, older or newer than this binary
+    // The connection broke during COMMIT and the database did not come
+    // back in time to tell whether the transaction took effect.
+    unknown_outcome,
+    full,      // the disk (or table space) holding the database is full
+    read_only, // the database or its file system takes no writes
     other
   };
 
@@ -72,10 +77,14 @@ struct RetryPolicy
   int attempts = 6;
   std::chrono::milliseconds first_delay{5};
   std::chrono::milliseconds max_delay{500};
+  // How long to keep asking, after the connection broke during COMMIT,
+  // whether that commit took effect.
+  std::chrono::milliseconds in_doubt_wait{15'000};
 };
 
 // Told about every recoverable error: its kind ("deadlock", "timeout",
-// "connection_lost") and whether the transaction will be tried again.
+// "connection_lost", "commit_lost" when it broke during COMMIT) and whether
+// the transaction will be tried again.
 using RetryObserver = std::function<void(const char* kind, bool retrying)>;
 
 // Access to the database inside one transaction. Valid only inside the
@@ -133,6 +142,9 @@ public:
   std::vector<Pour> pours_of_user(std::int64_t user_id);
   void insert(Pour& pour);
   void update(const Pour& pour);
+  // Whether the user's pour at `poured_at_ms` written with `token` exists.
+  bool pour_written(std::int64_t user_id, std::int64_t poured_at_ms,
+                    std::int64_t token);
   // Moves every pour of session `from` to session `to`.
   void move_pours(std::int64_t from, std::int64_t to);
   // Puts the given pours into session `session_id`.
@@ -160,11 +172,13 @@ public:
   void insert(Lease& lease);
   void update(const Lease& lease);
   // Gives the existing lease row `name` to `holder` until `until_ms` when
-  // `holder` has it already or it expired by `now_ms`, in one conditional
-  // UPDATE, so two instances can never both win. True when it did.
-  // Names and holders are limited to [A-Za-z0-9._:-].
+  // `holder` has it already, it expired by `now_ms`, or it is still held
+  // by `gone` (a holder known to be dead; empty for none), in one
+  // conditional UPDATE, so two instances can never both win. True when it
+  // did. Names and holders are limited to [A-Za-z0-9._:-].
   bool claim_lease(const std::string& name, const std::string& holder,
-                   std::int64_t now_ms, std::int64_t until_ms);
+                   std::int64_t now_ms, std::int64_t until_ms,
+                   const std::string& gone = {});
 
   // Deletes a user and everything that belongs to it.
   void erase_user_data(std::int64_t user_id);
@@ -202,10 +216,27 @@ public:
   // True when the database answers a trivial query.
   bool ping();
 
+  // Why writes would fail now though the database answers, or empty: for
+  // SQLite, a read-only file system or less than 1 MiB free beside the
+  // file. Cheap (one statvfs); MySQL reports nothing here.
+  std::string write_problem();
+
   // Runs `fn` in one transaction and commits; any exception rolls back.
   // Recoverable errors rerun `fn` under the retry policy; when tries run
   // out the store throws DatabaseError(unavailable). Thread-safe.
-  void transact(const std::function<void(Tx&)>& fn);
+  //
+  // When the connection breaks during COMMIT, that commit may or may not
+  // have taken effect. Without `landed`, `fn` simply runs again: fit for
+  // reads and for writes that find their own earlier work. With it, the
+  // store asks `landed`, in a transaction of its own once the database
+  // answers again, whether the commit took effect: if so the call returns
+  // as if the commit had answered (what `fn` left in its captures is what
+  // was stored), otherwise `fn` runs again. `landed` must wait for the
+  // broken transaction to end (take the lock it held) before it looks.
+  // If the database does not answer within `in_doubt_wait`, throws
+  // DatabaseError(unknown_outcome).
+  using Landed = std::function<bool(Tx&)>;
+  void transact(const std::function<void(Tx&)>& fn, const Landed& landed = {});
 
   void set_retry_policy(const RetryPolicy& policy);
   void set_retry_observer(RetryObserver observer);

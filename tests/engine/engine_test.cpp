@@ -1,3 +1,4 @@
+#include "config/database_url.hpp"
 #include "tests/engine/engine_fixture.hpp"
 
 namespace pourd::test {
@@ -390,6 +391,53 @@ TEST_P(EngineTest, SchemaIsCurrentAndMigrateIsIdempotent)
   EXPECT_EQ(store_->schema_version(), orm::Store::model_version());
   EXPECT_NO_THROW(store_->check_schema());
   EXPECT_NO_THROW(store_->migrate());
+}
+
+TEST_P(EngineTest, MigratesFromVersionOne)
+{
+  // Version 1 is version 2 without the pour's write token. The database is
+  // made and migrated by stores of their own, as an old pourd and a new
+  // one would: ODB drops its statement caches when it migrates, under
+  // queries a running store keeps prepared.
+  const std::string url = fresh_database_url(GetParam());
+  std::int64_t session_id = 0;
+  {
+    auto old = orm::Store::open(config::parse_database_url(url));
+    old->migrate();
+    engine::Engine e(*old, {});
+    const auto u = e.create_user({"old@example.com", "", "UTC"});
+    const auto b = e.create_bottle({u.id, "Rye", std::nullopt, std::nullopt});
+    engine::NewPour p;
+    p.user_id = u.id;
+    p.bottle_id = b.id;
+    p.amount_oz = 1;
+    p.poured_at = engine::Instant{at("2026-12-03T20:00:00Z"), std::nullopt};
+    session_id = e.create_pour(p).session.id;
+    old->transact([](orm::Tx& tx) {
+      tx.execute("ALTER TABLE pourd_pour DROP COLUMN write_token");
+      tx.execute("UPDATE schema_version SET version = 1");
+    });
+  }
+  auto store = orm::Store::open(config::parse_database_url(url));
+  ASSERT_EQ(store->schema_version(), 1);
+  EXPECT_THROW(store->check_schema(), orm::DatabaseError);
+  store->migrate();
+  EXPECT_EQ(store->schema_version(), orm::Store::model_version());
+  EXPECT_NO_THROW(store->check_schema());
+
+  engine::Engine e(*store, {});
+  const auto kept = e.session(session_id);
+  ASSERT_EQ(kept.pours.size(), 1u);
+  EXPECT_TRUE(kept.pours[0].write_token.null());
+  engine::NewPour p;
+  p.user_id = kept.session.user_id;
+  p.bottle_id = kept.pours[0].bottle_id;
+  p.amount_oz = 1;
+  p.poured_at = engine::Instant{at("2026-12-03T21:00:00Z"), std::nullopt};
+  const auto after = e.create_pour(p);
+  EXPECT_EQ(after.session.id, session_id);
+  EXPECT_FALSE(after.pour.write_token.null());
+  EXPECT_TRUE(e.check().empty());
 }
 
 TEST_P(EngineTest, NewerSchemaIsRefused)
