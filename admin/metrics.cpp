@@ -106,7 +106,7 @@ Metrics::Metrics() : registry_(std::make_shared<pm::Registry>())
                            "unknown_outcome", "full", "read_only", "other"})
     db_errors_->Add({{"kind", kind}});
   for (const char* kind :
-       {"deadlock", "timeout", "connection_lost", "commit_lost"})
+       {"deadlock", "timeout", "connection_lost", "commit_lost", "not_ready"})
     for (const char* retried : {"true", "false"})
       db_retries_->Add({{"kind", kind}, {"retried", retried}});
 }

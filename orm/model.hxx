@@ -15,8 +15,8 @@
 #include <odb/core.hxx>
 #include <odb/nullable.hxx>
 
-// Version 2 added Pour::write_token.
-#pragma db model version(1, 2)
+// Version 2 added Pour::write_token, version 3 User::lock_token.
+#pragma db model version(1, 3)
 
 namespace pourd {
 namespace orm {
@@ -50,6 +50,16 @@ struct User
   std::string time_zone;
 
   std::int64_t created_at_ms = 0;
+
+  // Set to a fresh random number by every write transaction that locks
+  // the user (Tx::lock_user) on MySQL. The write puts the user's row into
+  // the transaction's write set, which is what certification-based
+  // clusters (Galera, group replication) compare: two writers of one user
+  // on different nodes then conflict at COMMIT, where a SELECT ... FOR
+  // UPDATE alone locks only on the node that ran it. Reading the token
+  // back before COMMIT shows the transaction is still intact.
+  #pragma db default(0)
+  std::int64_t lock_token = 0;
 };
 
 #pragma db object table("pourd_bottle")

@@ -14,6 +14,7 @@
 #include <odb/mysql/database.hxx>
 #include <odb/mysql/error.hxx>
 #include <odb/mysql/exceptions.hxx>
+#include <odb/mysql/transaction.hxx>
 #include <odb/schema-catalog.hxx>
 #include <odb/sqlite/connection-factory.hxx>
 #include <odb/sqlite/database.hxx>
@@ -70,11 +71,6 @@ prepared(odb::database& db, const char* name, P*& params, Make make)
   return pq;
 }
 
-struct IdParams
-{
-  std::int64_t id = 0;
-};
-
 struct UserBottleParams
 {
   std::int64_t user_id = 0;
@@ -130,6 +126,20 @@ protected:
   {
     pooled_connection_ptr c(connection_pool_factory::create());
     c->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    // Statements after a transaction the server ended behind pourd's back
+    // must not commit one by one: Tx::verify_locks() finds such a loss
+    // before COMMIT, and the rollback then discards them.
+    c->execute("SET SESSION autocommit = 0");
+    // On a Galera node, reads and updates first wait until the node has
+    // applied what the cluster committed before them (causal reads), so
+    // a user created through one node is found through another at once.
+    // Servers without Galera support do not know the variable.
+    try {
+      c->execute("SET SESSION wsrep_sync_wait = 3");
+    } catch (const odb::mysql::database_exception& e) {
+      if (e.error() != ER_UNKNOWN_SYSTEM_VARIABLE)
+        throw;
+    }
     return c;
   }
 };
@@ -195,6 +205,38 @@ sqlite_problem(const std::string& path)
                               std::to_string(free / 1024) + " KiB free)"};
   }
   return {Kind::other, std::string()};
+}
+
+// A random token for Tx::lock_user, never 0 (the column's default).
+std::int64_t
+lock_token()
+{
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<std::int64_t> pick(1, INT64_MAX);
+  return pick(rng);
+}
+
+// The retry kind of a MySQL error that ODB reports only by its code, or
+// null when retrying cannot help.
+const char*
+mysql_retry_kind(unsigned int code)
+{
+  if (mysql_connection_error(code))
+    return "connection_lost";
+  // Code 0: a statement failed without the client library saying why,
+  // seen when Galera aborted the transaction (see Tx::verify_locks).
+  if (code == ER_LOCK_DEADLOCK || code == 0)
+    return "deadlock";
+  // Also what a Galera node answers when a causal read
+  // (wsrep_sync_wait) waited too long.
+  if (code == ER_LOCK_WAIT_TIMEOUT)
+    return "timeout";
+  // A Galera node outside the primary component, or not yet synced,
+  // refuses statements with "WSREP has not yet prepared node for
+  // application use" until it is back in the cluster.
+  if (code == ER_UNKNOWN_COM_ERROR)
+    return "not_ready";
+  return nullptr;
 }
 
 } // namespace
@@ -284,33 +326,69 @@ Store::Impl::resolve_commit(const Store::Landed& landed, const std::string& why)
 // --------------------------------------------------------------------------
 // Tx
 
+bool
+Tx::write_lock(std::int64_t user_id)
+{
+  // An UPDATE rather than SELECT ... FOR UPDATE: both lock the row on this
+  // server, but only a write reaches the write set that Galera and group
+  // replication certify, so only a write makes two nodes' concurrent
+  // writers of one user conflict (one fails at COMMIT and is retried).
+  const std::int64_t token = lock_token();
+  if (db_->execute("UPDATE pourd_user SET lock_token = " + id_text(token) +
+                   " WHERE id = " + id_text(user_id)) == 0)
+    return false;
+  locks_.push_back({user_id, token});
+  return true;
+}
+
 odb::nullable<User>
 Tx::lock_user(std::int64_t user_id)
 {
-  if (backend_ == Backend::sqlite)
-    return find_user(user_id);
-  using q = odb::query<User>;
-  IdParams* p = nullptr;
-  auto pq = prepared<User>(*db_, "pourd_lock_user", p, [](IdParams& v) {
-    return (q::id == q::_ref(v.id)) + "FOR UPDATE";
-  });
-  p->id = user_id;
-  return first_of(pq.execute());
+  if (backend_ == Backend::mysql && !write_lock(user_id))
+    return odb::nullable<User>();
+  return find_user(user_id);
+}
+
+void
+Tx::verify_locks()
+{
+  // Galera may abort a transaction (a conflicting write from another
+  // node) without the MySQL client ever reporting it, when the abort
+  // lands on a prepared-statement command that cannot carry an error; the
+  // statements after it then run in a new transaction. A lock whose token
+  // is gone shows that the transaction holding it ended.
+  if (locks_.empty())
+    return;
+  odb::mysql::connection& c = odb::mysql::transaction::current().connection();
+  for (const auto& lock : locks_) {
+    const std::string sql =
+        "SELECT lock_token FROM pourd_user WHERE id = " + id_text(lock.first);
+    if (mysql_real_query(c.handle(), sql.data(), sql.size()) != 0)
+      odb::mysql::translate_error(c);
+    MYSQL_RES* r = mysql_store_result(c.handle());
+    if (!r)
+      odb::mysql::translate_error(c);
+    MYSQL_ROW row = mysql_fetch_row(r);
+    const bool held = row && row[0] && id_text(lock.second) == row[0];
+    mysql_free_result(r);
+    if (!held)
+      throw odb::deadlock();
+  }
 }
 
 odb::nullable<UserBottle>
 Tx::lock_user_with_bottle(std::int64_t user_id, std::int64_t bottle_id)
 {
+  // The lock is lock_user's write; the joined read after it needs none.
+  if (backend_ == Backend::mysql && !write_lock(user_id))
+    return odb::nullable<UserBottle>();
   using q = odb::query<UserBottle>;
   UserBottleParams* p = nullptr;
-  const bool lock = backend_ == Backend::mysql;
-  auto pq = prepared<UserBottle>(
-      *db_, lock ? "pourd_lock_user_bottle" : "pourd_user_bottle", p,
-      [lock](UserBottleParams& v) {
-        q where = q::User::id == q::_ref(v.user_id) &&
-                  q::Bottle::id == q::_ref(v.bottle_id);
-        return lock ? where + "FOR UPDATE" : where;
-      });
+  auto pq = prepared<UserBottle>(*db_, "pourd_user_bottle", p,
+                                 [](UserBottleParams& v) {
+                                   return q::User::id == q::_ref(v.user_id) &&
+                                          q::Bottle::id == q::_ref(v.bottle_id);
+                                 });
   p->user_id = user_id;
   p->bottle_id = bottle_id;
   return first_of(pq.execute());
@@ -1032,7 +1110,9 @@ Store::ping()
 {
   try {
     odb::connection_ptr c(impl_->db->connection());
-    c->execute("SELECT 1");
+    // A statement that reads a table: a Galera node that left the
+    // cluster still answers "SELECT 1" but refuses every table.
+    c->execute("SELECT version FROM schema_version");
     return true;
   } catch (const odb::exception&) {
     return false;
@@ -1064,6 +1144,8 @@ Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
       odb::transaction t(impl.begin());
       Tx tx(*impl.db, impl.backend);
       fn(tx);
+      if (impl.backend == Backend::mysql)
+        tx.verify_locks();
       committing = true;
       t.commit();
       return;
@@ -1084,9 +1166,9 @@ Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
       if (e.error() == ER_OPTION_PREVENTS_STATEMENT ||
           e.error() == ER_READ_ONLY_MODE)
         throw DatabaseError(DatabaseError::Kind::read_only, e.what());
-      if (!mysql_connection_error(e.error()))
+      kind = mysql_retry_kind(e.error());
+      if (!kind)
         throw DatabaseError(DatabaseError::Kind::other, e.what());
-      kind = "connection_lost";
       what = e.what();
     } catch (const odb::sqlite::database_exception& e) {
       if (e.error() == SQLITE_CONSTRAINT)

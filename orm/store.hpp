@@ -71,10 +71,13 @@ private:
 };
 
 // Bounded, jittered backoff for recoverable errors (deadlock, lock wait
-// timeout, lost connection, SQLite busy).
+// timeout, lost connection, a Galera node out of the cluster, SQLite busy).
+// Ten tries sleep 1 to 2 s in all: enough for one user's writers on
+// three Galera nodes, where each round of conflicts has one winner, to
+// get through (six were not, in tests/daemon/galera_scale_out.py).
 struct RetryPolicy
 {
-  int attempts = 6;
+  int attempts = 10;
   std::chrono::milliseconds first_delay{5};
   std::chrono::milliseconds max_delay{500};
   // How long to keep asking, after the connection broke during COMMIT,
@@ -83,8 +86,9 @@ struct RetryPolicy
 };
 
 // Told about every recoverable error: its kind ("deadlock", "timeout",
-// "connection_lost", "commit_lost" when it broke during COMMIT) and whether
-// the transaction will be tried again.
+// "connection_lost", "commit_lost" when it broke during COMMIT, "not_ready"
+// for a Galera node outside the primary component) and whether the
+// transaction will be tried again.
 using RetryObserver = std::function<void(const char* kind, bool retrying)>;
 
 // Access to the database inside one transaction. Valid only inside the
@@ -97,14 +101,21 @@ public:
   Backend backend() const { return backend_; }
 
   // Takes the user's write lock and reads the user; null when there is no
-  // such user. On MySQL the row lock (SELECT ... FOR UPDATE) serializes the
-  // user's writers; SQLite write transactions are exclusive already.
+  // such user. On MySQL the row lock (an UPDATE of the user's lock_token)
+  // serializes the user's writers, and on a multi-primary cluster makes
+  // concurrent writers on different nodes conflict at COMMIT; SQLite write
+  // transactions are exclusive already.
   odb::nullable<User> lock_user(std::int64_t user_id);
-  // lock_user and the user's bottle `bottle_id` in one round trip; null
+  // lock_user and the user's bottle `bottle_id` in one read; null
   // when the user or that bottle of the user does not exist (the caller
   // tells which with lock_user and find_bottle).
   odb::nullable<UserBottle> lock_user_with_bottle(std::int64_t user_id,
                                                   std::int64_t bottle_id);
+
+  // MySQL: throws odb::deadlock unless every lock this transaction took is
+  // still its own, i.e. the server did not end the transaction unnoticed.
+  // Store::transact calls it before COMMIT.
+  void verify_locks();
 
   // Users.
   odb::nullable<User> find_user(std::int64_t id);
@@ -189,6 +200,12 @@ public:
 private:
   odb::database* db_;
   Backend backend_;
+  // MySQL: writes a fresh lock token into the user's row and remembers
+  // it; false when there is no such user.
+  bool write_lock(std::int64_t user_id);
+
+  // (user id, token) of each lock_user on MySQL.
+  std::vector<std::pair<std::int64_t, std::int64_t>> locks_;
 };
 
 class Store

@@ -395,7 +395,8 @@ TEST_P(EngineTest, SchemaIsCurrentAndMigrateIsIdempotent)
 
 TEST_P(EngineTest, MigratesFromVersionOne)
 {
-  // Version 1 is version 2 without the pour's write token. The database is
+  // Version 1 is version 3 without the pour's write token (added in 2)
+  // and the user's lock token (added in 3). The database is
   // made and migrated by stores of their own, as an old pourd and a new
   // one would: ODB drops its statement caches when it migrates, under
   // queries a running store keeps prepared.
@@ -415,6 +416,7 @@ TEST_P(EngineTest, MigratesFromVersionOne)
     session_id = e.create_pour(p).session.id;
     old->transact([](orm::Tx& tx) {
       tx.execute("ALTER TABLE pourd_pour DROP COLUMN write_token");
+      tx.execute("ALTER TABLE pourd_user DROP COLUMN lock_token");
       tx.execute("UPDATE schema_version SET version = 1");
     });
   }
