@@ -67,7 +67,9 @@ Sweeper::sweep(const std::string& trigger)
 {
   admin::SweepAnswer answer;
   const auto started = std::chrono::steady_clock::now();
-  const std::int64_t started_ms = now_ms();
+  // Reset once the lease is held: a SweepRun row spans the time its
+  // holder had the lease, so rows of different instances never overlap.
+  std::int64_t started_ms = now_ms();
   auto elapsed_ms = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::steady_clock::now() - started)
@@ -101,6 +103,7 @@ Sweeper::sweep(const std::string& trigger)
                                          {"found", answer.report.found}});
       return answer;
     }
+    started_ms = now_ms();
 
     if (!lease.taken_over().empty())
       log_.warn("took over the sweep lease of a process that is gone",
@@ -120,6 +123,7 @@ Sweeper::sweep(const std::string& trigger)
     };
     answer.report = engine_.recover(options);
   } catch (const std::exception& e) {
+    const std::int64_t failed_ms = now_ms();
     lease.release();
     const auto ms = elapsed_ms();
     metrics_.sweep(trigger, "error", 0, 0, 0, static_cast<double>(ms) / 1000.0);
@@ -137,18 +141,18 @@ Sweeper::sweep(const std::string& trigger)
       run.trigger = trigger;
       run.holder = holder_;
       run.started_at_ms = started_ms;
-      run.finished_at_ms = now_ms();
+      run.finished_at_ms = failed_ms;
       run.error = e.what();
       store.transact([&](orm::Tx& tx) { tx.insert(run); });
     } catch (const std::exception&) {
     }
     throw;
   }
+  answer.finished_at_ms = now_ms();
   lease.release();
 
   const auto ms = elapsed_ms();
   const auto& r = answer.report;
-  answer.finished_at_ms = now_ms();
   answer.message = r.found == 0       ? "no orphaned pours"
                    : r.remaining == 0 ? "every orphaned pour now has a session"
                                       : "some orphaned pours remain";
