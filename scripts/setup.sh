@@ -14,14 +14,15 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# Packages from Debian 12 itself: build, libraries, the test database,
-# and the tools tests and benchmarks drive (systemd-analyze, dpkg-shlibdeps,
-# mtail, promtool, strace, wrk, sysbench; mount, unshare and setpriv for
-# the disk fault tests).
+# Packages from Debian 12 itself: build, libraries, the test database and
+# its three-node Galera cluster (the provider, and rsync, ss and ps for the
+# rsync state transfer), and the tools tests and benchmarks drive
+# (systemd-analyze, dpkg-shlibdeps, mtail, promtool, strace, wrk, sysbench;
+# mount, unshare and setpriv for the disk fault tests).
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   tzdata odb libsqlite3-dev libmariadb-dev libmariadb-dev-compat
-  mariadb-server mariadb-client
+  mariadb-server mariadb-client galera-4 rsync iproute2 procps
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libhowardhinnant-date-dev libcli11-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
