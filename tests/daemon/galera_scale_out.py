@@ -837,10 +837,13 @@ def node_loss(cluster, instances, client, users, bottles, acknowledged, rng):
               (user, ms, round(body["amount_oz"] * 100)),
               "pour %d acknowledged for two requests" % pid)
         acknowledged[pid] = (user, ms, round(body["amount_oz"] * 100))
-    keys = cluster.sql(0, "SELECT COUNT(*) FROM pourd_idempotency WHERE "
-                          "`key` LIKE '%:loss-%'")[0][0]
-    check(int(keys) == len(results), "%s keys stored for %d requests"
-          % (keys, len(results)))
+    stored = set(r[0].split(":", 1)[1] for r in cluster.sql(
+        0, "SELECT `key` FROM pourd_idempotency WHERE `key` LIKE '%:loss-%'"))
+    missing = [(r[0] + 1, r[3], r[4], round(r[6] - killed, 2),
+                round(r[7] - killed, 2)) for r in results
+               if r[3] not in stored]
+    check(not missing, "requests whose key is not stored (instance, key, "
+          "status, sent and answered in s after the kill): %s" % missing)
 
     figures["node_loss_requests"] = len(results)
     figures["node_loss_503"] = len(failed_503)
