@@ -71,6 +71,11 @@ prepared(odb::database& db, const char* name, P*& params, Make make)
   return pq;
 }
 
+struct IdParams
+{
+  std::int64_t id = 0;
+};
+
 struct UserBottleParams
 {
   std::int64_t user_id = 0;
@@ -239,11 +244,31 @@ mysql_retry_kind(unsigned int code)
   return nullptr;
 }
 
+// True when the server is a node of a Galera cluster (wsrep_on is ON).
+// A row lock there holds on that node only: writers of one user on two
+// nodes meet at COMMIT, and only if both wrote the same row.
+bool
+galera_node(odb::mysql::connection& c)
+{
+  const char sql[] = "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'";
+  if (mysql_real_query(c.handle(), sql, sizeof sql - 1) != 0)
+    odb::mysql::translate_error(c);
+  MYSQL_RES* r = mysql_store_result(c.handle());
+  if (r == nullptr)
+    odb::mysql::translate_error(c);
+  MYSQL_ROW row = mysql_fetch_row(r);
+  const bool on = row && row[1] && std::strcmp(row[1], "ON") == 0;
+  mysql_free_result(r);
+  return on;
+}
+
 } // namespace
 
 struct Store::Impl
 {
   Backend backend;
+  // MySQL: the server is a Galera node (see Tx::lock_user).
+  bool cluster = false;
   std::string sqlite_path;
   std::unique_ptr<odb::database> db;
   // Set for SQLite, whose transactions start with BEGIN IMMEDIATE.
@@ -292,7 +317,7 @@ Store::Impl::resolve_commit(const Store::Landed& landed, const std::string& why)
       if (sqlite)
         turn = std::unique_lock<std::mutex>(sqlite_writer);
       odb::transaction t(begin());
-      Tx tx(*db, backend);
+      Tx tx(*db, backend, cluster);
       const bool yes = landed(tx);
       t.commit();
       return yes;
@@ -347,9 +372,17 @@ Tx::write_lock(std::int64_t user_id)
 odb::nullable<User>
 Tx::lock_user(std::int64_t user_id)
 {
-  if (backend_ == Backend::mysql && !write_lock(user_id))
-    return odb::nullable<User>();
-  return find_user(user_id);
+  if (backend_ == Backend::sqlite)
+    return find_user(user_id);
+  if (cluster_)
+    return write_lock(user_id) ? find_user(user_id) : odb::nullable<User>();
+  using q = odb::query<User>;
+  IdParams* p = nullptr;
+  auto pq = prepared<User>(*db_, "pourd_lock_user", p, [](IdParams& v) {
+    return (q::id == q::_ref(v.id)) + "FOR UPDATE";
+  });
+  p->id = user_id;
+  return first_of(pq.execute());
 }
 
 void
@@ -384,16 +417,21 @@ Tx::verify_locks()
 odb::nullable<UserBottle>
 Tx::lock_user_with_bottle(std::int64_t user_id, std::int64_t bottle_id)
 {
-  // The lock is lock_user's write; the joined read after it needs none.
-  if (backend_ == Backend::mysql && !write_lock(user_id))
+  // On one server the joined read locks the user's row itself (FOR
+  // UPDATE); on a cluster the lock is lock_user's write and the read
+  // after it needs none.
+  if (cluster_ && !write_lock(user_id))
     return odb::nullable<UserBottle>();
   using q = odb::query<UserBottle>;
   UserBottleParams* p = nullptr;
-  auto pq = prepared<UserBottle>(*db_, "pourd_user_bottle", p,
-                                 [](UserBottleParams& v) {
-                                   return q::User::id == q::_ref(v.user_id) &&
-                                          q::Bottle::id == q::_ref(v.bottle_id);
-                                 });
+  const bool for_update = backend_ == Backend::mysql && !cluster_;
+  auto pq = prepared<UserBottle>(
+      *db_, for_update ? "pourd_lock_user_bottle" : "pourd_user_bottle", p,
+      [for_update](UserBottleParams& v) {
+        q where = q::User::id == q::_ref(v.user_id) &&
+                  q::Bottle::id == q::_ref(v.bottle_id);
+        return for_update ? where + "FOR UPDATE" : where;
+      });
   p->user_id = user_id;
   p->bottle_id = bottle_id;
   return first_of(pq.execute());
@@ -998,7 +1036,8 @@ Store::open(const ConnectOptions& o)
       // CLIENT_FOUND_ROWS: UPDATE reports the rows it matched, as SQLite
       // does, not only those whose values changed. Connect now, so a
       // wrong address or password fails at start-up.
-      impl->db->connection();
+      odb::connection_ptr c = impl->db->connection();
+      impl->cluster = galera_node(static_cast<odb::mysql::connection&>(*c));
     }
   } catch (const odb::sqlite::database_exception& e) {
     // SQLite's own words ("unable to open database file") rarely say why.
@@ -1147,9 +1186,9 @@ Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
       if (impl.sqlite)
         turn = std::unique_lock<std::mutex>(impl.sqlite_writer);
       odb::transaction t(impl.begin());
-      Tx tx(*impl.db, impl.backend);
+      Tx tx(*impl.db, impl.backend, impl.cluster);
       fn(tx);
-      if (impl.backend == Backend::mysql)
+      if (impl.cluster)
         tx.verify_locks();
       committing = true;
       t.commit();

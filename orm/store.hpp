@@ -96,14 +96,17 @@ using RetryObserver = std::function<void(const char* kind, bool retrying)>;
 class Tx
 {
 public:
-  Tx(odb::database& db, Backend backend) : db_(&db), backend_(backend) {}
+  Tx(odb::database& db, Backend backend, bool cluster = false)
+      : db_(&db), backend_(backend), cluster_(cluster)
+  {}
 
   Backend backend() const { return backend_; }
 
   // Takes the user's write lock and reads the user; null when there is no
-  // such user. On MySQL the row lock (an UPDATE of the user's lock_token)
-  // serializes the user's writers, and on a multi-primary cluster makes
-  // concurrent writers on different nodes conflict at COMMIT; SQLite write
+  // such user. On one MySQL server the row lock (SELECT ... FOR UPDATE)
+  // serializes the user's writers. On a Galera node it is an UPDATE of the
+  // user's lock_token, since only written rows are certified: concurrent
+  // writers on different nodes then conflict at COMMIT. SQLite write
   // transactions are exclusive already.
   odb::nullable<User> lock_user(std::int64_t user_id);
   // lock_user and the user's bottle `bottle_id` in one read; null
@@ -112,9 +115,9 @@ public:
   odb::nullable<UserBottle> lock_user_with_bottle(std::int64_t user_id,
                                                   std::int64_t bottle_id);
 
-  // MySQL: throws odb::deadlock unless every lock this transaction took is
-  // still its own, i.e. the server did not end the transaction unnoticed.
-  // Store::transact calls it before COMMIT.
+  // Galera: throws odb::deadlock unless every lock this transaction took
+  // is still its own, i.e. the server did not end the transaction
+  // unnoticed. Store::transact calls it before COMMIT.
   void verify_locks();
 
   // Users.
@@ -200,6 +203,7 @@ public:
 private:
   odb::database* db_;
   Backend backend_;
+  bool cluster_; // MySQL on a Galera node
   // MySQL: writes a fresh lock token into the user's row and remembers
   // it; false when there is no such user.
   bool write_lock(std::int64_t user_id);

@@ -219,17 +219,20 @@ for n in $(seq "$nodes"); do
   write_starter "$n" join
 done
 
+# A password of its own each run, so that the suite's check of every log
+# for secrets finds it only where it leaked.
+password=db-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 client 1 <<SQL
 CREATE DATABASE pourd_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-CREATE USER 'pourd'@'127.0.0.1' IDENTIFIED BY 'pourd-test';
-CREATE USER 'pourd'@'localhost' IDENTIFIED BY 'pourd-test';
+CREATE USER 'pourd'@'127.0.0.1' IDENTIFIED BY '$password';
+CREATE USER 'pourd'@'localhost' IDENTIFIED BY '$password';
 GRANT ALL ON *.* TO 'pourd'@'127.0.0.1';
 GRANT ALL ON *.* TO 'pourd'@'localhost';
 SQL
 
 urls=() ports=() sockets=() pidfiles=() starters=()
 for n in $(seq "$nodes"); do
-  urls+=("mysql://pourd:pourd-test@127.0.0.1:${sql_port[$n]}/pourd_test")
+  urls+=("mysql://pourd:$password@127.0.0.1:${sql_port[$n]}/pourd_test")
   ports+=("${sql_port[$n]}")
   sockets+=("$dir/node$n/mysqld.sock")
   pidfiles+=("$(pidfile "$n")")
