@@ -236,6 +236,18 @@ TEST_F(RouterTest, FailuresBecomeProblems)
   EXPECT_EQ(bug.body.find("oops"), std::string::npos);
 }
 
+TEST(ProblemTest, QuotedBytesThatAreNotUtf8AreReplaced)
+{
+  // A percent-decoded path or query can hold any bytes; the answer quoting
+  // them must still be JSON, which is UTF-8.
+  const Response r = admin::problem(404, "No resource at '/\xFF\xC3('.",
+                                    {{"\xE2\x82", "is \xF0\x9F\xA5\x83"}});
+  const bj::value body = bj::parse(r.body); // throws on invalid UTF-8
+  EXPECT_EQ(body.at("detail"), "No resource at '/\uFFFD\uFFFD('.");
+  EXPECT_EQ(body.at("errors").at(0).at("field"), "\uFFFD\uFFFD");
+  EXPECT_EQ(body.at("errors").at(0).at("message"), "is \U0001F943");
+}
+
 TEST(MetricsTest, InventedMethodsShareOneSeries)
 {
   // Any token is a valid HTTP method, and 405 comes before the token
