@@ -14,7 +14,9 @@
 #include "admin/router.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "fuzz/fail.hpp"
@@ -49,6 +51,7 @@ public:
 private:
   ApiFixture();
   void open_fresh();
+  void check(std::optional<std::int64_t> user_id, const char* when);
 
   std::string dir_;
   std::size_t inputs_ = 0;
