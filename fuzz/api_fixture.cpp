@@ -212,6 +212,10 @@ ApiFixture::serve(admin::Request& request)
 
   const std::string where = request.method + " " + request.target + " -> " +
                             std::to_string(response.status);
+  // POURD_FUZZ_VERBOSE=1 shows each answer, to see what an input does.
+  static const bool verbose = std::getenv("POURD_FUZZ_VERBOSE") != nullptr;
+  if (verbose)
+    std::fprintf(stderr, "%s %s\n", where.c_str(), response.body.c_str());
   if (!documented_status(response.status))
     fail("undocumented status: " + where + " " + response.body);
 

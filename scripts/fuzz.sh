@@ -27,13 +27,24 @@ export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 if [ ! -f build-fuzz/CMakeCache.txt ]; then
-  cmake -S . -B build-fuzz "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER=clang++ -DPOURD_FUZZ=ON -DPOURD_BUILD_TESTS=OFF \
-    >/dev/null
+  mkdir -p build-fuzz
+  if ! cmake -S . -B build-fuzz "${generator[@]}" \
+       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+       -DPOURD_FUZZ=ON -DPOURD_BUILD_TESTS=OFF >build-fuzz/configure.log 2>&1; then
+    tail -n 30 build-fuzz/configure.log >&2
+    rm -f build-fuzz/CMakeCache.txt
+    exit 1
+  fi
 fi
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=(--target "fuzz_$t"); done
-cmake --build build-fuzz -j "$(nproc)" "${build_targets[@]}"
+# Quiet unless it fails: clang warns at length about ODB's pragmas.
+if ! cmake --build build-fuzz -j "$(nproc)" "${build_targets[@]}" \
+     >build-fuzz/build.log 2>&1; then
+  grep -E 'error|FAILED' build-fuzz/build.log | head -n 40 >&2
+  echo "fuzz: build failed; see build-fuzz/build.log" >&2
+  exit 1
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
