@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "fuzz/api_fixture.hpp"
@@ -93,15 +94,20 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
     admin::wire::limit(parser, options);
     boost::system::error_code ec;
     http::read_header(stream, buffer, parser, ec);
+    std::optional<admin::Response> early;
+    if (!ec)
+      early = admin::wire::framing_failure(parser.get());
     // The server answers "100 Continue" here; nothing to send back.
-    if (!ec && parser.get()[http::field::expect] == "100-continue")
+    if (!ec && !early && parser.get()[http::field::expect] == "100-continue")
       admin::wire::may_continue(parser, options, ec);
-    if (!ec && !parser.is_done())
+    if (!ec && !early && !parser.is_done())
       http::read(stream, buffer, parser, ec);
+    if (!early && ec)
+      early = admin::wire::read_failure(ec, options);
 
-    if (ec) {
+    if (early || ec) {
       // The server answers and closes, or just closes.
-      if (const auto early = admin::wire::read_failure(ec, options))
+      if (early)
         write_answer(*early, 11, false);
       break;
     }
