@@ -2,8 +2,8 @@
 
 #include "admin/logging.hpp"
 #include "admin/metrics.hpp"
-#include "admin/problem.hpp"
 #include "admin/router.hpp"
+#include "admin/wire.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,7 +18,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
-#include <algorithm>
 #include <list>
 #include <optional>
 #include <set>
@@ -44,98 +43,6 @@ log()
 {
   static const logging::Log l("admin");
   return l;
-}
-
-// Errors that only mean the peer went away or we closed on purpose.
-bool
-expected_end(const boost::system::error_code& ec)
-{
-  return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::operation_aborted ||
-         ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == beast::error::timeout ||
-         ec == http::error::partial_message;
-}
-
-Request
-to_request(const http::request<http::string_body>& in)
-{
-  Request r;
-  r.method = std::string(in.method_string());
-  r.target = std::string(in.target());
-  for (const auto& field : in) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
-      return static_cast<char>(std::tolower(c));
-    });
-    r.headers[name] = std::string(field.value());
-  }
-  r.body = in.body();
-  return r;
-}
-
-bool
-iequals(std::string_view a, std::string_view b)
-{
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](unsigned char x, unsigned char y) {
-                      return std::tolower(x) == std::tolower(y);
-                    });
-}
-
-// Framing that two HTTP implementations could read differently, which is
-// how a request gets smuggled past a proxy inside another one's body.
-// Beast already refuses Content-Length beside Transfer-Encoding, two
-// different Content-Lengths and malformed chunks; it reads any other
-// Transfer-Encoding as "no body", so its bytes would become the next
-// request. Those, and a missing or doubled Host, are refused here.
-std::optional<std::string>
-framing_error(const http::request<http::string_body>& in)
-{
-  int encodings = 0;
-  int hosts = 0;
-  std::string_view encoding;
-  for (const auto& field : in) {
-    if (field.name() == http::field::transfer_encoding) {
-      ++encodings;
-      encoding = field.value();
-    } else if (field.name() == http::field::host) {
-      ++hosts;
-    }
-  }
-  if (encodings > 0) {
-    if (in.version() < 11)
-      return "Transfer-Encoding is not allowed in an HTTP/1.0 request.";
-    while (!encoding.empty() &&
-           (encoding.front() == ' ' || encoding.front() == '\t'))
-      encoding.remove_prefix(1);
-    while (!encoding.empty() &&
-           (encoding.back() == ' ' || encoding.back() == '\t'))
-      encoding.remove_suffix(1);
-    if (encodings > 1 || !iequals(encoding, "chunked"))
-      return "The only Transfer-Encoding pourd accepts is a single "
-             "'chunked'.";
-  }
-  if (in.version() >= 11 && hosts != 1)
-    return hosts == 0 ? "An HTTP/1.1 request needs a Host header."
-                      : "A request may carry only one Host header.";
-  return std::nullopt;
-}
-
-http::response<http::string_body>
-to_beast(const Response& in, unsigned version, bool keep_alive)
-{
-  http::response<http::string_body> out{static_cast<http::status>(in.status),
-                                        version};
-  out.set(http::field::server, "pourd");
-  out.set(http::field::content_type, in.content_type);
-  out.set(http::field::cache_control, "no-store");
-  for (const auto& [name, value] : in.headers)
-    out.set(name, value);
-  out.body() = in.body;
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
-  return out;
 }
 
 } // namespace
@@ -386,57 +293,40 @@ Server::Impl::serve(tcp::socket socket)
 
     // From the first byte on, the whole request has one deadline: a
     // client trickling bytes holds the connection no longer than that.
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-    parser.body_limit(options.body_limit);
+    wire::Parser parser;
+    wire::limit(parser, options);
     stream.expires_after(options.request_timeout);
 
     auto [ec, n] =
         co_await http::async_read_header(stream, buffer, parser, k_use);
     connection.busy = true;
-    Response early;
-    bool failed = false;
-    if (!ec) {
-      if (auto bad = framing_error(parser.get())) {
-        early = problem(400, *bad);
-        failed = true;
-      }
+    std::optional<Response> early;
+    if (!ec)
+      early = wire::framing_failure(parser.get());
+    if (!ec && !early && parser.get()[http::field::expect] == "100-continue" &&
+        wire::may_continue(parser, options, ec)) {
+      http::response<http::empty_body> go{http::status::continue_,
+                                          parser.get().version()};
+      auto [wec, wn] = co_await http::async_write(stream, go, k_use);
+      ec = wec;
     }
-    if (!ec && !failed && parser.get()[http::field::expect] == "100-continue") {
-      const auto length = parser.content_length();
-      if (length && *length > options.body_limit) {
-        ec = http::error::body_limit;
-      } else {
-        http::response<http::empty_body> go{http::status::continue_,
-                                            parser.get().version()};
-        auto [wec, wn] = co_await http::async_write(stream, go, k_use);
-        ec = wec;
-      }
-    }
-    if (!ec && !failed && !parser.is_done())
+    if (!ec && !early && !parser.is_done())
       std::tie(ec, n) =
           co_await http::async_read(stream, buffer, parser, k_use);
 
-    if (failed) {
-      // Answered below; the rest of the request is never read as one.
-    } else if (ec == http::error::body_limit) {
-      early = problem(413, "The body is larger than " +
-                               std::to_string(options.body_limit) + " bytes.");
-      failed = true;
-    } else if (ec == http::error::header_limit) {
-      early = problem(431, "The request headers are too large.");
-      failed = true;
-    } else if (ec == beast::error::timeout) {
+    // A request refused for its framing is answered below; the rest of
+    // it is never read as one.
+    if (!early && ec == beast::error::timeout) {
       // The stream closed the socket: nobody to answer.
       metrics.http_connection_closed("request_timeout");
       break;
-    } else if (ec && expected_end(ec)) {
-      break;
-    } else if (ec) {
-      early = problem(
-          400, "The request is not valid HTTP/1.1: " + ec.message() + ".");
-      failed = true;
     }
+    if (!early && ec) {
+      early = wire::read_failure(ec, options);
+      if (!early)
+        break;
+    }
+    const bool failed = early.has_value();
 
     const auto started = std::chrono::steady_clock::now();
     std::string label = "unmatched";
@@ -445,9 +335,9 @@ Server::Impl::serve(tcp::socket socket)
     unsigned version = 11;
     bool keep_alive = false;
     if (failed) {
-      response = std::move(early);
+      response = std::move(*early);
     } else {
-      Request request = to_request(parser.get());
+      Request request = wire::to_request(parser.get());
       method = request.method;
       version = parser.get().version();
       keep_alive = parser.get().keep_alive();
@@ -455,7 +345,7 @@ Server::Impl::serve(tcp::socket socket)
     }
     keep_alive = keep_alive && !stopping;
 
-    auto out = to_beast(response, version, keep_alive);
+    auto out = wire::to_beast(response, version, keep_alive);
     stream.expires_after(options.request_timeout);
     auto [wec, wn] = co_await http::async_write(stream, out, k_use);
 

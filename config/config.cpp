@@ -108,12 +108,15 @@ read_secret(const std::string& path, const std::string& key)
 std::int32_t
 parse_clock(const std::string& key, const Value& v)
 {
-  int h = 0, m = 0;
+  // Exactly HH:MM in digits; from_chars alone would accept a sign.
   const std::string& s = v.text;
-  if (s.size() != 5 || s[2] != ':' ||
-      std::from_chars(s.data(), s.data() + 2, h).ptr != s.data() + 2 ||
-      std::from_chars(s.data() + 3, s.data() + 5, m).ptr != s.data() + 5 ||
-      h > 23 || m > 59)
+  const auto digit = [&s](std::size_t i) { return s[i] >= '0' && s[i] <= '9'; };
+  if (s.size() != 5 || s[2] != ':' || !digit(0) || !digit(1) || !digit(3) ||
+      !digit(4))
+    fail(key, v, "expected a local time HH:MM, got '" + s + "'");
+  const int h = (s[0] - '0') * 10 + (s[1] - '0');
+  const int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (h > 23 || m > 59)
     fail(key, v, "expected a local time HH:MM, got '" + s + "'");
   return h * 60 + m;
 }

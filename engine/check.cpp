@@ -89,10 +89,13 @@ Engine::check(std::optional<std::int64_t> user_id)
           continue;
         orm::Session expect = s;
         recompute_stats(expect, by_session[sid]);
+        // A copy: lambdas cannot capture structured bindings before
+        // clang 16, and the fuzzing build uses clang 14.
+        const std::int64_t session_id = sid;
         auto mismatch = [&](const char* what, std::int64_t stored,
                             std::int64_t actual) {
           if (stored != actual)
-            out.push_back({uid, 0, sid,
+            out.push_back({uid, 0, session_id,
                            std::string("statistics differ: ") + what + " is " +
                                std::to_string(stored) + ", its pours give " +
                                std::to_string(actual)});

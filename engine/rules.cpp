@@ -187,7 +187,9 @@ local_day(std::int64_t utc_ms, std::int32_t offset_min,
 bool
 valid_time_zone(const std::string& name)
 {
-  if (name.empty())
+  // "localtime" is the host's zone file, not an IANA name: a user's days
+  // would follow whatever machine pourd runs on.
+  if (name.empty() || name == "localtime")
     return false;
   try {
     date::locate_zone(name);

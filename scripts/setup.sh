@@ -16,9 +16,10 @@ fi
 
 # Packages from Debian 12 itself: build, libraries, the test database and
 # its three-node Galera cluster (the provider, and rsync, ss and ps for the
-# rsync state transfer), and the tools tests and benchmarks drive
+# rsync state transfer), the tools tests and benchmarks drive
 # (systemd-analyze, dpkg-shlibdeps, mtail, promtool, strace, wrk, sysbench;
-# mount, unshare and setpriv for the disk fault tests).
+# mount, unshare and setpriv for the disk fault tests), and clang with its
+# runtime (libFuzzer, sanitizers) for scripts/fuzz.sh.
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   tzdata odb libsqlite3-dev libmariadb-dev libmariadb-dev-compat
@@ -27,7 +28,7 @@ packages=(
   libspdlog-dev libhowardhinnant-date-dev libcli11-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 systemd dpkg-dev mtail prometheus strace wrk sysbench clang-format
-  util-linux mount
+  util-linux mount clang libclang-rt-14-dev
 )
 
 # The ODB runtime exists only in Debian 11; its GCC 10 builds link fine

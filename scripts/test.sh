@@ -9,6 +9,16 @@ scripts/setup.sh
 scripts/build.sh
 
 export POURD_TEST_REQUIRE_MYSQL=1
-cd build
-../scripts/with-mariadb.sh \
-  ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"
+(
+  cd build
+  ../scripts/with-mariadb.sh \
+    ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"
+)
+
+# A short fuzzing run of every target in its own clang build
+# (fuzz/README.md); only for the whole suite, not for a selection.
+# POURD_FUZZ_SECONDS sets the time per target, 0 skips it.
+seconds=${POURD_FUZZ_SECONDS:-10}
+if [ $# -eq 0 ] && [ "$seconds" != 0 ]; then
+  scripts/fuzz.sh "$seconds"
+fi

@@ -92,6 +92,8 @@ table()
        pour(R"("session_id":999)"), {404, 422}},
       {"idempotency key too long", "POST", "/api/pours", pour(""), {400, 422},
        "admin", {{"Idempotency-Key", big(300)}}},
+      {"idempotency key not ASCII", "POST", "/api/pours", pour(""), {422},
+       "admin", {{"Idempotency-Key", "caf\xc3\xa9-\xff"}}},
       {"body over 64 KiB", "POST", "/api/pours",
        pour(R"("notes":")" + big(70 * 1024) + "\""), {413}},
       {"no token", "POST", "/api/pours", pour(""), {401}, "none"},
@@ -112,6 +114,8 @@ table()
        R"({"email":"not-an-address"})", {422}},
       {"user unknown zone", "POST", "/api/users",
        R"({"email":"z@example.com","time_zone":"Mars/Olympus_Mons"})", {422}},
+      {"user zone of the host", "POST", "/api/users",
+       R"({"email":"lt@example.com","time_zone":"localtime"})", {422}},
       {"user unknown field", "POST", "/api/users",
        R"({"email":"n@example.com","nickname":"n"})", {422}},
       {"user email taken", "POST", "/api/users",
@@ -136,6 +140,7 @@ table()
       {"sessions of unknown user", "GET", "/api/users/999/sessions", "",
        {404}},
       {"session id not a number", "GET", "/api/sessions/abc", "", {404}},
+      {"session id not UTF-8", "GET", "/api/sessions/%FF%C3", "", {404}},
       {"cron without secret", "POST", "/api/cron/check-orphaned-pours", "",
        {401}, "none"},
       {"not HTTP", "", "", "", {400}, "admin", {},
@@ -186,6 +191,7 @@ TEST(BadRequestTest, EveryBadRequestIsRefusedAndWritesNothing)
       EXPECT_TRUE(c.statuses.count(r.status))
           << "status " << r.status << " " << r.error << " body " << r.body;
       EXPECT_EQ(r.header("content-type"), "application/problem+json");
+      EXPECT_TRUE(r.json().is_object()) << "not JSON: " << r.body;
       if (r.status == 422) {
         const auto v = r.json();
         ASSERT_TRUE(v.is_object()) << r.body;

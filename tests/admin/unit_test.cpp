@@ -236,5 +236,34 @@ TEST_F(RouterTest, FailuresBecomeProblems)
   EXPECT_EQ(bug.body.find("oops"), std::string::npos);
 }
 
+TEST(ProblemTest, QuotedBytesThatAreNotUtf8AreReplaced)
+{
+  // A percent-decoded path or query can hold any bytes; the answer quoting
+  // them must still be JSON, which is UTF-8.
+  const Response r = admin::problem(404, "No resource at '/\xFF\xC3('.",
+                                    {{"\xE2\x82", "is \xF0\x9F\xA5\x83"}});
+  const bj::value body = bj::parse(r.body); // throws on invalid UTF-8
+  EXPECT_EQ(body.at("detail"), "No resource at '/\uFFFD\uFFFD('.");
+  EXPECT_EQ(body.at("errors").at(0).at("field"), "\uFFFD\uFFFD");
+  EXPECT_EQ(body.at("errors").at(0).at("message"), "is \U0001F943");
+}
+
+TEST(MetricsTest, InventedMethodsShareOneSeries)
+{
+  // Any token is a valid HTTP method, and 405 comes before the token
+  // check: a label per method would let anyone grow the registry forever.
+  admin::Metrics metrics;
+  for (int i = 0; i < 50; ++i)
+    metrics.http_request("/api/pours", "BREW" + std::to_string(i), 405, 0);
+  metrics.http_request("/api/pours", "POST", 201, 0);
+  const std::string text = metrics.text();
+  EXPECT_EQ(text.find("BREW"), std::string::npos);
+  EXPECT_NE(text.find("pourd_http_requests_total{method=\"other\","
+                      "route=\"/api/pours\",status=\"405\"} 50"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("method=\"POST\""), std::string::npos);
+}
+
 } // namespace
 } // namespace pourd::test

@@ -98,6 +98,10 @@ TEST_F(ConfigTest, UnknownKeysAndBadValuesNameTheKey)
            {"listen", "999.1.1.1:8787"},
            {"sweep_interval", "1ms"},
            {"day_boundary", "25:00"},
+           // from_chars reads a sign: these were taken as -01:00 and 04:59.
+           {"day_boundary", "-1:00"},
+           {"day_boundary", "05:-1"},
+           {"day_boundary", "5:00"},
            {"default_time_zone", "Europe/Atlantis"},
            {"sweep_batch", "0"},
            {"log_format", "json"},

@@ -80,6 +80,7 @@ TEST(RulesTest, ZoneOffsetsFollowTzdata)
   EXPECT_TRUE(valid_time_zone("Europe/London"));
   EXPECT_FALSE(valid_time_zone("Mars/Olympus_Mons"));
   EXPECT_FALSE(valid_time_zone(""));
+  EXPECT_FALSE(valid_time_zone("localtime"));
 }
 
 TEST(RulesTest, AverageRoundsHalfUp)
