@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 
 #include "fuzz/fail.hpp"
 
@@ -77,6 +78,22 @@ line_count(std::string_view text)
 {
   return 1 +
          static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// Parses `text` as `options` say and checks the outcome: a refused file
+// must say why, a parsed one must hold only storable rows.
+inline void
+parse_and_check(std::string_view text, const engine::ImportOptions& options)
+{
+  engine::ParsedFile parsed;
+  try {
+    parsed = engine::parse_import(text, options);
+  } catch (const engine::ImportFileError& e) {
+    if (std::string_view(e.what()).empty())
+      fail("a refused file without a reason");
+    return;
+  }
+  check_parsed(parsed, line_count(text));
 }
 
 } // namespace pourd::fuzz

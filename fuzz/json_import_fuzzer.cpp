@@ -21,14 +21,6 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
     options.user_email = "ada@example.com";
   if (size % 3 == 0)
     options.rating_scale = 5;
-  engine::ParsedFile parsed;
-  try {
-    parsed = engine::parse_import(text, options);
-  } catch (const engine::ImportFileError& e) {
-    if (std::string_view(e.what()).empty())
-      fuzz::fail("a refused file without a reason");
-    return 0;
-  }
-  fuzz::check_parsed(parsed, fuzz::line_count(text));
+  fuzz::parse_and_check(text, options);
   return 0;
 }
