@@ -799,11 +799,23 @@ def node_loss(cluster, instances, client, users, bottles, acknowledged, rng):
     bad = [r for r in results if r[4] not in (201, 503)]
     check(not bad, "answers other than 201 or 503 during the node loss: %s"
           % [(r[0] + 1, r[4], r[5][:200]) for r in bad[:5]])
+    # The cluster's change of membership aborts transactions in flight on
+    # every node; a contended write on a live node may use up its retries
+    # then and answer 503 (its keyed retry below must then succeed). Only
+    # then: outside the membership change, live nodes answer every write.
+    window = (killed - 1.0, shrunk + 2.0)
     for i in (0, 1):
         mine = [r for r in results if r[0] == i]
-        check(all(r[4] == 201 for r in mine),
-              "pourd %d, on a live node, failed writes: %s"
-              % (i + 1, [(r[4], r[5][:200]) for r in mine if r[4] != 201][:3]))
+        refused = [r for r in mine if r[4] != 201]
+        outside = [r for r in refused
+                   if not (window[0] <= r[7] <= window[1])]
+        check(not outside,
+              "pourd %d, on a live node, failed writes outside the "
+              "membership change: %s"
+              % (i + 1, [(r[4], r[5][:200]) for r in outside][:3]))
+        check(len(refused) <= 3,
+              "pourd %d, on a live node, failed %d writes during the "
+              "membership change" % (i + 1, len(refused)))
         during = [r for r in mine if r[6] > shrunk and r[7] < restarted]
         check(during, "pourd %d acknowledged nothing while node 3 was down"
               % (i + 1))
@@ -854,11 +866,12 @@ def node_loss(cluster, instances, client, users, bottles, acknowledged, rng):
     print("node loss: SIGKILL of node 3 under load; pourd 3 answered 503 "
           "on /readyz after %.2f s, the cluster shrank to 2 after %.2f s, "
           "the live instances' longest pause between acknowledged writes "
-          "was %.2f s; %d of %d writes got 503 (all through pourd 3), "
+          "was %.2f s; %d of %d writes got 503 (%d through pourd 3), "
           "retried with their keys: %d already stored, %d written; node 3 "
           "rejoined and pourd 3 was ready %.1f s after its restart"
           % (detect["readyz"], detect["cluster"], stall, len(failed_503),
-             len(results), replays["200"], replays["201"], back - restarted),
+             len(results), sum(1 for r in failed_503 if r[0] == victim),
+             replays["200"], replays["201"], back - restarted),
           flush=True)
 
 
