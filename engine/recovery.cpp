@@ -155,7 +155,7 @@ Engine::recover(const RecoveryOptions& options)
       }
       // The batch's new sessions: one INSERT and one UPDATE of their pours.
       const auto ids = write_pending(tx, pending, fault_);
-      written.created.insert(written.created.begin(), ids.begin(), ids.end());
+      written.created.insert(written.created.end(), ids.begin(), ids.end());
     });
     next = next_after;
     if (delta.fixed == 0)
