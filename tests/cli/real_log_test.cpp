@@ -272,11 +272,8 @@ std::vector<Param>
 params()
 {
   std::vector<std::string> files;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(shared_data_dir()))
-    if (entry.path().extension() == ".csv")
-      files.push_back(entry.path().filename().string());
-  std::sort(files.begin(), files.end());
+  for (const std::string& path : shared_logs())
+    files.push_back(std::filesystem::path(path).filename().string());
   std::vector<Param> out;
   for (const std::string& backend : cli_backends())
     for (const std::string& f : files)
@@ -297,6 +294,14 @@ param_name(const ::testing::TestParamInfo<Param>& info)
 
 INSTANTIATE_TEST_SUITE_P(SharedData, RealLogTest, ::testing::ValuesIn(params()),
                          param_name);
+
+// Without the logs the suite above has no cases; this says why.
+TEST(SharedData, RealLogsArePresent)
+{
+  EXPECT_GE(shared_logs().size(), 2u)
+      << "no drink logs (*.csv) in " << shared_data_dir()
+      << "; put the checkout beside shared/ or set POURD_SHARED_DATA";
+}
 
 } // namespace
 } // namespace pourd::test

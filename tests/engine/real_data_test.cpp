@@ -100,11 +100,10 @@ TEST_P(RealDataTest, EveryLogRecoversIntoRuleExactSessions)
 {
   const auto dir = shared_data_dir();
   std::vector<std::filesystem::path> logs;
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
-    if (entry.path().extension() == ".csv")
-      logs.push_back(entry.path());
-  std::sort(logs.begin(), logs.end());
-  ASSERT_GE(logs.size(), 2u) << "no drink logs in " << dir;
+  for (const std::string& path : shared_logs())
+    logs.emplace_back(path);
+  ASSERT_GE(logs.size(), 2u)
+      << "no drink logs in " << dir << " (set POURD_SHARED_DATA)";
 
   const std::int64_t amount_coz = 500; // the logs carry no amounts
   for (const auto& log : logs) {

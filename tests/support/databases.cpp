@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -108,6 +109,19 @@ shared_data_dir()
   if (const std::string dir = env("POURD_SHARED_DATA"); !dir.empty())
     return dir;
   return std::string(POURD_SOURCE_DIR) + "/../shared/data";
+}
+
+std::vector<std::string>
+shared_logs()
+{
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(shared_data_dir(), ec), end;
+       !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".csv")
+      out.push_back(it->path().string());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 } // namespace pourd::test

@@ -30,7 +30,12 @@ backend_name(const ::testing::TestParamInfo<std::string>& info)
   return info.param;
 }
 
-// Directory of the real drink logs (../shared/data beside the checkout).
+// Directory of the real drink logs (../shared/data beside the checkout,
+// or POURD_SHARED_DATA).
 std::string shared_data_dir();
+
+// Paths of the .csv logs in shared_data_dir(), sorted; empty when the
+// directory is missing (a test of its own then fails and names it).
+std::vector<std::string> shared_logs();
 
 } // namespace pourd::test
