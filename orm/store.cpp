@@ -3,6 +3,7 @@
 #include "orm/store.hpp"
 
 #include "orm/model-odb.hxx"
+#include "orm/mysql_text.hpp"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -414,6 +415,12 @@ Tx::verify_locks()
   }
 }
 
+odb::mysql::connection&
+Tx::mysql_connection()
+{
+  return odb::mysql::transaction::current().connection();
+}
+
 odb::nullable<UserBottle>
 Tx::lock_user_with_bottle(std::int64_t user_id, std::int64_t bottle_id)
 {
@@ -422,16 +429,16 @@ Tx::lock_user_with_bottle(std::int64_t user_id, std::int64_t bottle_id)
   // after it needs none.
   if (cluster_ && !write_lock(user_id))
     return odb::nullable<UserBottle>();
+  if (backend_ == Backend::mysql)
+    return mysql_text::user_with_bottle(mysql_connection(), user_id, bottle_id,
+                                        !cluster_);
   using q = odb::query<UserBottle>;
   UserBottleParams* p = nullptr;
-  const bool for_update = backend_ == Backend::mysql && !cluster_;
-  auto pq = prepared<UserBottle>(
-      *db_, for_update ? "pourd_lock_user_bottle" : "pourd_user_bottle", p,
-      [for_update](UserBottleParams& v) {
-        q where = q::User::id == q::_ref(v.user_id) &&
-                  q::Bottle::id == q::_ref(v.bottle_id);
-        return for_update ? where + "FOR UPDATE" : where;
-      });
+  auto pq = prepared<UserBottle>(*db_, "pourd_user_bottle", p,
+                                 [](UserBottleParams& v) {
+                                   return q::User::id == q::_ref(v.user_id) &&
+                                          q::Bottle::id == q::_ref(v.bottle_id);
+                                 });
   p->user_id = user_id;
   p->bottle_id = bottle_id;
   return first_of(pq.execute());
@@ -509,6 +516,9 @@ std::vector<Session>
 Tx::live_sessions(std::int64_t user_id, std::int32_t from_day,
                   std::int32_t to_day)
 {
+  if (backend_ == Backend::mysql)
+    return mysql_text::live_sessions(mysql_connection(), user_id, from_day,
+                                     to_day);
   using q = odb::query<Session>;
   DayParams* p = nullptr;
   auto pq = prepared<Session>(*db_, "pourd_live_sessions", p, [](DayParams& v) {
@@ -543,12 +553,19 @@ Tx::all_sessions(std::int64_t user_id)
 void
 Tx::insert(Session& session)
 {
+  if (backend_ == Backend::mysql) {
+    Session* one = &session;
+    mysql_text::insert_sessions(mysql_connection(), &one, 1);
+    return;
+  }
   db_->persist(session);
 }
 
 void
 Tx::update(const Session& session)
 {
+  if (backend_ == Backend::mysql)
+    return mysql_text::update(mysql_connection(), session);
   db_->update(session);
 }
 
@@ -585,6 +602,8 @@ Tx::pours_of_user(std::int64_t user_id)
 void
 Tx::insert(Pour& pour)
 {
+  if (backend_ == Backend::mysql)
+    return mysql_text::insert(mysql_connection(), pour);
   db_->persist(pour);
 }
 
@@ -626,115 +645,27 @@ Tx::move_pours(std::int64_t from, std::int64_t to)
 
 namespace {
 
-// The columns of pourd_session after `id`, in the order values are written.
-const char* const k_session_columns =
-    "user_id, name, origin, local_day, utc_offset_min, created_at_ms, "
-    "first_pour_ms, last_pour_ms, auto_first_ms, auto_last_ms, pour_count, "
-    "total_amount_coz, total_cost_minor, rating_sum_tenths, rated_count, "
-    "tags, companions, location, merged_into";
-const int k_session_column_count = 19;
-
 // Rows per INSERT: within SQLite's 32,766 parameters and far below
 // MySQL's packet limit even with long tag lists.
 const std::size_t k_insert_chunk = 500;
-
-std::string
-insert_sessions_sql(std::size_t rows,
-                    const std::function<void(std::string&, std::size_t)>& row)
-{
-  std::string sql = "INSERT INTO pourd_session (";
-  sql += k_session_columns;
-  sql += ") VALUES ";
-  for (std::size_t i = 0; i < rows; ++i) {
-    if (i != 0)
-      sql += ',';
-    sql += '(';
-    row(sql, i);
-    sql += ')';
-  }
-  sql += " RETURNING id";
-  return sql;
-}
-
-void
-insert_sessions_mysql(odb::mysql::connection& c, Session* const* sessions,
-                      std::size_t n)
-{
-  MYSQL* h = c.handle();
-  auto text = [h](std::string& out, const std::string& v) {
-    std::string buf(v.size() * 2 + 1, '\0');
-    const unsigned long len = mysql_real_escape_string(
-        h, &buf[0], v.data(), static_cast<unsigned long>(v.size()));
-    out += '\'';
-    out.append(buf.data(), len);
-    out += '\'';
-  };
-  auto num = [](std::string& out, std::int64_t v) { out += std::to_string(v); };
-  auto opt = [&num](std::string& out, const odb::nullable<std::int64_t>& v) {
-    if (v.null())
-      out += "NULL";
-    else
-      num(out, *v);
-  };
-  const std::string sql = insert_sessions_sql(n, [&](std::string& out,
-                                                     std::size_t i) {
-    const Session& s = *sessions[i];
-    num(out, s.user_id);
-    out += ',';
-    text(out, s.name);
-    for (std::int64_t v : {std::int64_t(s.origin), std::int64_t(s.local_day),
-                           std::int64_t(s.utc_offset_min), s.created_at_ms}) {
-      out += ',';
-      num(out, v);
-    }
-    for (const auto* v : {&s.first_pour_ms, &s.last_pour_ms, &s.auto_first_ms,
-                          &s.auto_last_ms}) {
-      out += ',';
-      opt(out, *v);
-    }
-    for (std::int64_t v : {s.pour_count, s.total_amount_coz, s.total_cost_minor,
-                           s.rating_sum_tenths, s.rated_count}) {
-      out += ',';
-      num(out, v);
-    }
-    for (const std::string* v : {&s.tags, &s.companions, &s.location}) {
-      out += ',';
-      text(out, *v);
-    }
-    out += ',';
-    opt(out, s.merged_into);
-  });
-
-  c.clear(); // no ODB result may be pending on the connection
-  if (mysql_real_query(h, sql.data(), static_cast<unsigned long>(sql.size())))
-    odb::mysql::translate_error(c);
-  MYSQL_RES* res = mysql_store_result(h);
-  if (res == nullptr)
-    odb::mysql::translate_error(c);
-  std::unique_ptr<MYSQL_RES, void (*)(MYSQL_RES*)> owned(res,
-                                                         mysql_free_result);
-  std::size_t i = 0;
-  while (MYSQL_ROW row = mysql_fetch_row(res)) {
-    if (i == n || row[0] == nullptr)
-      break;
-    sessions[i++]->id = std::strtoll(row[0], nullptr, 10);
-  }
-  if (i != n)
-    throw odb::mysql::database_exception(0, "HY000",
-                                         "INSERT ... RETURNING gave " +
-                                             std::to_string(i) + " ids for " +
-                                             std::to_string(n) + " sessions");
-}
 
 void
 insert_sessions_sqlite(odb::sqlite::connection& c, Session* const* sessions,
                        std::size_t n)
 {
-  const std::string sql =
-      insert_sessions_sql(n, [](std::string& out, std::size_t) {
-        for (int k = 0; k < k_session_column_count; ++k)
-          out += k == 0 ? "?" : ",?";
-      });
+  const char* const columns = mysql_text::session_columns;
+  const auto column_count =
+      std::count(columns, columns + std::strlen(columns), ',') + 1;
+  std::string sql = "INSERT INTO pourd_session (";
+  sql += columns;
+  sql += ") VALUES ";
+  for (std::size_t i = 0; i < n; ++i) {
+    sql += i == 0 ? "(?" : ",(?";
+    for (auto k = 1; k < column_count; ++k)
+      sql += ",?";
+    sql += ')';
+  }
+  sql += " RETURNING id";
   sqlite3* h = c.handle();
   sqlite3_stmt* raw = nullptr;
   if (int rc = sqlite3_prepare_v2(h, sql.c_str(), static_cast<int>(sql.size()),
@@ -801,8 +732,8 @@ Tx::insert_sessions(const std::vector<Session*>& sessions)
   for (std::size_t i = 0; i < sessions.size(); i += k_insert_chunk) {
     const std::size_t n = std::min(k_insert_chunk, sessions.size() - i);
     if (backend_ == Backend::mysql)
-      insert_sessions_mysql(static_cast<odb::mysql::connection&>(c),
-                            sessions.data() + i, n);
+      mysql_text::insert_sessions(static_cast<odb::mysql::connection&>(c),
+                                  sessions.data() + i, n);
     else
       insert_sessions_sqlite(static_cast<odb::sqlite::connection&>(c),
                              sessions.data() + i, n);

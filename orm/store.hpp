@@ -19,7 +19,10 @@
 
 namespace odb {
 class database;
+namespace mysql {
+class connection;
 }
+} // namespace odb
 
 namespace pourd {
 namespace orm {
@@ -207,6 +210,8 @@ private:
   // MySQL: writes a fresh lock token into the user's row and remembers
   // it; false when there is no such user.
   bool write_lock(std::int64_t user_id);
+  // MySQL: the connection this transaction runs on.
+  odb::mysql::connection& mysql_connection();
 
   // (user id, token) of each lock_user on MySQL.
   std::vector<std::pair<std::int64_t, std::int64_t>> locks_;
