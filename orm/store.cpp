@@ -120,17 +120,45 @@ first_of(odb::result<T> r)
 // a returned connection whenever more than the minimum are open and nobody
 // waits, and a new one costs a connect, a login and a fresh prepare of
 // every statement, which under load was most of the server's work.
+//
+// ODB's own check of a connection it hands out is a ping, a round trip
+// per transaction. Here only a connection that lay unused for a while is
+// pinged: one in steady use has just answered, and should the server
+// have gone since, the transaction fails as connection_lost, ODB drops
+// that connection and Store::transact runs the work again.
 class MysqlPool : public odb::mysql::connection_pool_factory
 {
 public:
   explicit MysqlPool(std::size_t max)
-      : odb::mysql::connection_pool_factory(max, max)
+      : odb::mysql::connection_pool_factory(max, max, false)
   {}
 
+  odb::mysql::connection_ptr connect() override
+  {
+    for (;;) {
+      odb::mysql::connection_ptr c = connection_pool_factory::connect();
+      auto& used = static_cast<TimedConnection&>(*c).last_used;
+      const auto now = std::chrono::steady_clock::now();
+      const bool recent = now - used < std::chrono::seconds(1);
+      used = now;
+      // A failed ping marks the connection failed: the pool drops it.
+      if (recent || c->ping())
+        return c;
+    }
+  }
+
 protected:
+  struct TimedConnection : pooled_connection
+  {
+    explicit TimedConnection(database_type& db) : pooled_connection(db) {}
+
+    std::chrono::steady_clock::time_point last_used =
+        std::chrono::steady_clock::now();
+  };
+
   pooled_connection_ptr create() override
   {
-    pooled_connection_ptr c(connection_pool_factory::create());
+    pooled_connection_ptr c(new (odb::details::shared) TimedConnection(*db_));
     c->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     // Statements after a transaction the server ended behind pourd's back
     // must not commit one by one: Tx::verify_locks() finds such a loss
@@ -167,6 +195,19 @@ protected:
     c->execute("PRAGMA synchronous = FULL");
     return c;
   }
+};
+
+// A MySQL transaction without BEGIN. pourd's connections run with
+// autocommit off, so the server starts a transaction at its first
+// statement anyway; BEGIN would cost a round trip per transaction.
+class ImplicitBegin : public odb::mysql::transaction_impl
+{
+public:
+  explicit ImplicitBegin(odb::mysql::connection_ptr c)
+      : odb::mysql::transaction_impl(std::move(c))
+  {}
+
+  void start() override {}
 };
 
 bool
@@ -287,7 +328,8 @@ struct Store::Impl
   {
     if (sqlite)
       return sqlite->connection()->begin_immediate();
-    return db->begin();
+    return new ImplicitBegin(
+        static_cast<odb::mysql::database&>(*db).connection());
   }
 
   bool resolve_commit(const Store::Landed& landed, const std::string& why);
