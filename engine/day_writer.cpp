@@ -1,6 +1,7 @@
 #include "engine/day_writer.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <map>
 
 namespace pourd::engine::detail {
@@ -40,6 +41,8 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
           std::int64_t now, const Settings& settings,
           const Engine::FaultInjector& fault, PendingSessions* pending)
 {
+  // A new pour goes in with the session it opens or joins in one write.
+  assert(!insert || (pours.size() == 1 && pending == nullptr));
   std::vector<std::int64_t> times;
   times.reserve(pours.size());
   for (const orm::Pour* p : pours)
@@ -54,6 +57,7 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     (t.existing ? joined : fresh)[t.index].push_back(pours[k]);
   }
 
+  // New sessions; one a new pour opens is written with that pour.
   std::vector<orm::Session> created;
   // add_to_stats names each new session after its first pour.
   for (auto& group : fresh) {
@@ -73,13 +77,15 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
       pending->pour_ids.push_back(std::move(ids));
       continue;
     }
-    tx.insert(s);
-    for (orm::Pour* p : group)
-      p->session_id = s.id;
-    out.created.push_back(s.id);
+    if (!insert) {
+      tx.insert(s);
+      for (orm::Pour* p : group)
+        p->session_id = s.id;
+      out.created.push_back(s.id);
+      if (fault)
+        fault("session_created");
+    }
     created.push_back(std::move(s));
-    if (fault)
-      fault("session_created");
   }
 
   std::vector<bool> recompute(sessions.size(), false);
@@ -97,16 +103,31 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
     out.merged.push_back(gone.id);
   }
 
-  for (std::size_t i = 0; i < sessions.size(); ++i)
+  // Sessions the pours joined count them now; merge survivors are
+  // counted anew from their rows once the pours are in.
+  std::vector<const orm::Session*> changed;
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
     for (orm::Pour* p : joined[i])
       p->session_id = sessions[i].id;
+    if (plan.touched[i] && !recompute[i]) {
+      for (const orm::Pour* p : joined[i])
+        add_to_stats(sessions[i], *p);
+      changed.push_back(&sessions[i]);
+    }
+  }
 
   if (insert) {
-    for (orm::Pour* p : pours)
-      tx.insert(*p);
+    orm::Session* opened = created.empty() ? nullptr : &created.front();
+    tx.insert_pour(*pours.front(), opened, changed);
+    if (opened)
+      out.created.push_back(opened->id);
+    if (fault && opened)
+      fault("session_created");
     if (fault)
       fault("pour_inserted");
   } else {
+    for (const orm::Session* s : changed)
+      tx.update(*s);
     std::map<std::int64_t, std::vector<std::int64_t>> by_session;
     for (const orm::Pour* p : pours)
       if (!p->session_id.null()) // null: pending a new session
@@ -116,16 +137,12 @@ apply_day(orm::Tx& tx, std::vector<orm::Session>& sessions,
   }
 
   for (std::size_t i = 0; i < sessions.size(); ++i) {
-    if (!plan.touched[i] && !recompute[i])
-      continue;
     if (recompute[i]) {
       recompute_stats(sessions[i], tx.pours_of_session(sessions[i].id));
-    } else {
-      for (const orm::Pour* p : joined[i])
-        add_to_stats(sessions[i], *p);
+      tx.update(sessions[i]);
     }
-    tx.update(sessions[i]);
-    out.reused.push_back(sessions[i].id);
+    if (plan.touched[i] || recompute[i])
+      out.reused.push_back(sessions[i].id);
   }
   // The caller finds every session of the day, new ones too, as written.
   for (auto& s : created)

@@ -35,9 +35,10 @@ struct PendingSessions
 
 // Puts `pours` (all of one user and one local day) into that day's
 // `sessions` by the rules, creating and merging sessions as plan_day says.
-// New pours (`insert`) are inserted; existing ones are reassigned. On
-// return `sessions` holds every session of the day as written, the new
-// ones appended.
+// A new pour (`insert`, one at a time) is inserted together with the
+// session it opens or joins; existing ones are reassigned. On return
+// `sessions` holds every session of the day as written, the new ones
+// appended.
 //
 // With `pending` (existing pours only), new sessions and their pours go
 // there instead, for write_pending, and are neither written nor appended.

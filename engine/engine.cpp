@@ -312,8 +312,14 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
     result = PourResult{};
     orm::Pour pour = p;
     // The usual pour names an existing user and bottle: one round trip
-    // locks the user and reads both. Otherwise find out which is missing.
-    auto found = tx.lock_user_with_bottle(in.user_id, in.bottle_id);
+    // locks the user and reads both, with the sessions of every local day
+    // the pour can fall on whatever its offset. Otherwise find out which
+    // is missing.
+    const std::int32_t boundary = settings_.day_boundary_min;
+    const std::int32_t first_day = local_day(when, k_min_offset_min, boundary);
+    const std::int32_t last_day = local_day(when, k_max_offset_min, boundary);
+    auto found =
+        tx.lock_for_pour(in.user_id, in.bottle_id, first_day, last_day);
     if (found.null()) {
       if (tx.lock_user(in.user_id).null())
         throw NotFound(id_text("user", in.user_id) + " does not exist");
@@ -321,7 +327,7 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
                                                " does not exist for " +
                                                id_text("user", in.user_id)}});
     }
-    const orm::UserBottle& user = *found;
+    const orm::UserBottle& user = found->user;
 
     if (!idempotency_key.empty()) {
       auto seen = tx.find_idempotency_key(stored_key);
@@ -371,14 +377,21 @@ Engine::create_pour(const NewPour& in, const std::string& idempotency_key,
                                 day_text(pour.local_day)}});
       pour.auto_grouped = false;
       pour.session_id = s->id;
-      tx.insert(pour);
+      add_to_stats(*s, pour);
+      tx.insert_pour(pour, nullptr, {&*s});
       if (fault_)
         fault_("pour_inserted");
-      add_to_stats(*s, pour);
-      tx.update(*s);
       result.session = *s;
     } else {
-      auto sessions = tx.live_sessions_on_day(user.user_id, pour.local_day);
+      std::vector<orm::Session> sessions;
+      if (pour.local_day < first_day || pour.local_day > last_day) {
+        // A zone offset beyond any place's: read that day on its own.
+        sessions = tx.live_sessions_on_day(user.user_id, pour.local_day);
+      } else {
+        for (orm::Session& s : found->sessions)
+          if (s.local_day == pour.local_day)
+            sessions.push_back(std::move(s));
+      }
       apply_day(tx, sessions, {&pour}, true, orm::Origin::auto_grouped, now,
                 settings_, fault_);
       result.session = *std::find_if(

@@ -321,7 +321,7 @@ plausible_instant(std::int64_t utc_ms)
 bool
 plausible_offset(std::int32_t offset_min)
 {
-  return offset_min >= -12 * 60 && offset_min <= 14 * 60;
+  return offset_min >= k_min_offset_min && offset_min <= k_max_offset_min;
 }
 
 std::string

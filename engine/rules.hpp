@@ -67,7 +67,10 @@ std::optional<ParsedTime> parse_time(std::string_view text);
 // pre-standard zone offsets, later ones dates of five digits.
 bool plausible_instant(std::int64_t utc_ms);
 
-// UTC offsets places use: -12:00 to +14:00.
+// UTC offsets places use: -12:00 to +14:00. Every zone offset since
+// 1970 lies in that range too.
+constexpr std::int32_t k_min_offset_min = -12 * 60;
+constexpr std::int32_t k_max_offset_min = 14 * 60;
 bool plausible_offset(std::int32_t offset_min);
 
 // "Session 2026-12-03 21:15", plus " (Recovered)" when `recovered`.

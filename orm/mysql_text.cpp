@@ -6,6 +6,7 @@
 #include <odb/mysql/error.hxx>
 #include <odb/mysql/exceptions.hxx>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -23,13 +24,16 @@ namespace {
 
 // The same columns one by one, for UPDATE ... SET.
 const char* const k_session_column_names[] = {
-    "user_id",          "name",          "origin",          "local_day",
-    "utc_offset_min",   "created_at_ms", "first_pour_ms",   "last_pour_ms",
-    "auto_first_ms",    "auto_last_ms",  "pour_count",      "total_amount_coz",
-    "total_cost_minor", "rating_sum_tenths", "rated_count", "tags",
-    "companions",       "location",      "merged_into"};
-const std::size_t k_session_column_count =
-    sizeof k_session_column_names / sizeof *k_session_column_names;
+    "user_id",          "name",
+    "origin",           "local_day",
+    "utc_offset_min",   "created_at_ms",
+    "first_pour_ms",    "last_pour_ms",
+    "auto_first_ms",    "auto_last_ms",
+    "pour_count",       "total_amount_coz",
+    "total_cost_minor", "rating_sum_tenths",
+    "rated_count",      "tags",
+    "companions",       "location",
+    "merged_into"};
 
 // ---------------------------------------------------------------------------
 // Writing values
@@ -56,8 +60,15 @@ public:
     return *this;
   }
 
-  template <typename T>
-  Sql& num(const odb::nullable<T>& v)
+  // An SQL expression as a value: `sql.expr("LAST_INSERT_ID()")`.
+  Sql& expr(const char* e)
+  {
+    sep();
+    sql_ += e;
+    return *this;
+  }
+
+  template <typename T> Sql& num(const odb::nullable<T>& v)
   {
     if (v.null()) {
       sep();
@@ -177,15 +188,13 @@ public:
       : row_(row), lengths_(lengths)
   {}
 
-  template <typename T>
-  void num(T& out)
+  template <typename T> void num(T& out)
   {
     out = static_cast<T>(cell() ? std::strtoll(row_[k_], nullptr, 10) : 0);
     ++k_;
   }
 
-  template <typename T>
-  void num(odb::nullable<T>& out)
+  template <typename T> void num(odb::nullable<T>& out)
   {
     if (cell())
       out = static_cast<T>(std::strtoll(row_[k_], nullptr, 10));
@@ -202,6 +211,9 @@ public:
       out.clear();
     ++k_;
   }
+
+  // Whether the next column is NULL.
+  bool null() const { return !cell(); }
 
 private:
   bool cell() const { return row_[k_] != nullptr; }
@@ -240,19 +252,35 @@ read_session(Row& r)
 
 } // namespace
 
-odb::nullable<UserBottle>
-user_with_bottle(odb::mysql::connection& c, std::int64_t user_id,
-                 std::int64_t bottle_id, bool for_update)
+odb::nullable<PourContext>
+pour_context(odb::mysql::connection& c, std::int64_t user_id,
+             std::int64_t bottle_id, std::int32_t from_day, std::int32_t to_day,
+             bool for_update)
 {
+  // The user and the bottle are read by primary key; the sessions join
+  // them, so a user with none that day still gives one row. The sessions
+  // are sorted here: ORDER BY on the joined table would make the server
+  // sort through a temporary table, on disk since sessions hold TEXT.
   Sql sql(c.handle(), "SELECT u.id, u.time_zone, b.id, b.price_minor, "
-                      "b.volume_ml FROM pourd_user u JOIN pourd_bottle b "
-                      "ON b.user_id = u.id WHERE u.id = ");
-  sql.num(user_id).raw(" AND b.id = ").num(bottle_id);
+                      "b.volume_ml, s.id");
+  for (const char* column : k_session_column_names)
+    sql.raw(", s.").raw(column);
+  sql.raw(" FROM pourd_user u JOIN pourd_bottle b ON b.user_id = u.id"
+          " LEFT JOIN pourd_session s ON s.user_id = u.id"
+          " AND s.local_day BETWEEN ")
+      .num(from_day)
+      .raw(" AND ")
+      .num(to_day)
+      .raw(" AND s.merged_into IS NULL WHERE u.id = ")
+      .num(user_id)
+      .raw(" AND b.id = ")
+      .num(bottle_id);
   if (for_update)
     sql.raw(" FOR UPDATE");
   Result res = query(c, sql.str());
-  odb::nullable<UserBottle> out;
-  if (MYSQL_ROW row = mysql_fetch_row(res.get())) {
+
+  odb::nullable<PourContext> out;
+  while (MYSQL_ROW row = mysql_fetch_row(res.get())) {
     Row r(row, mysql_fetch_lengths(res.get()));
     UserBottle ub;
     r.num(ub.user_id);
@@ -260,8 +288,17 @@ user_with_bottle(odb::mysql::connection& c, std::int64_t user_id,
     r.num(ub.bottle_id);
     r.num(ub.price_minor);
     r.num(ub.volume_ml);
-    out = ub;
+    if (out.null())
+      out = PourContext{ub, {}};
+    if (!r.null())
+      out->sessions.push_back(read_session(r));
   }
+  if (!out.null())
+    std::sort(out->sessions.begin(), out->sessions.end(),
+              [](const Session& a, const Session& b) {
+                return a.local_day != b.local_day ? a.local_day < b.local_day
+                                                  : a.id < b.id;
+              });
   return out;
 }
 
@@ -287,19 +324,25 @@ live_sessions(odb::mysql::connection& c, std::int64_t user_id,
   return out;
 }
 
+namespace {
+
+// INSERT of the pour; its session is the one the statement before gave an
+// id to when `after_session` is set.
 void
-insert(odb::mysql::connection& c, Pour& p)
+pour_insert(Sql& sql, const Pour& p, bool after_session)
 {
-  Sql sql(c.handle(),
-          "INSERT INTO pourd_pour (user_id, bottle_id, session_id, "
+  sql.raw("INSERT INTO pourd_pour (user_id, bottle_id, session_id, "
           "poured_at_ms, utc_offset_min, local_day, amount_coz, "
           "rating_tenths, cost_minor, notes, location, tags, companions, "
           "auto_grouped, own_offset, write_token, external_id, "
-          "created_at_ms) VALUES (");
-  sql.num(p.user_id)
-      .num(p.bottle_id)
-      .num(p.session_id)
-      .num(p.poured_at_ms)
+          "created_at_ms) VALUES (")
+      .num(p.user_id)
+      .num(p.bottle_id);
+  if (after_session)
+    sql.expr("LAST_INSERT_ID()");
+  else
+    sql.num(p.session_id);
+  sql.num(p.poured_at_ms)
       .num(p.utc_offset_min)
       .num(p.local_day)
       .num(p.amount_coz)
@@ -315,6 +358,68 @@ insert(odb::mysql::connection& c, Pour& p)
       .text(p.external_id)
       .num(p.created_at_ms)
       .raw(")");
+}
+
+void
+session_insert(Sql& sql, const Session& s)
+{
+  sql.raw("INSERT INTO pourd_session (").raw(session_columns).raw(") VALUES (");
+  session_values(sql, s, false);
+  sql.raw(")");
+}
+
+void
+session_update(Sql& sql, const Session& s)
+{
+  sql.raw("UPDATE pourd_session SET ");
+  session_values(sql, s, true);
+  sql.raw(" WHERE id = ").num(s.id);
+}
+
+// What one statement of several reported.
+struct Outcome
+{
+  std::int64_t insert_id;
+  std::uint64_t affected_rows;
+};
+
+// Runs statements that return no rows, separated by ';', in one round
+// trip. Every result is read before any is judged, so the connection is
+// ready for ROLLBACK whatever went wrong.
+std::vector<Outcome>
+run_all(odb::mysql::connection& c, const std::string& sql)
+{
+  run(c, sql);
+  MYSQL* h = c.handle();
+  std::vector<Outcome> out;
+  for (;;) {
+    out.push_back({static_cast<std::int64_t>(mysql_insert_id(h)),
+                   mysql_affected_rows(h)});
+    const int next = mysql_next_result(h);
+    if (next < 0)
+      return out;
+    // A failed statement ends the run: the server skips the rest.
+    if (next > 0)
+      odb::mysql::translate_error(c);
+  }
+}
+
+// ODB connects with CLIENT_FOUND_ROWS: an UPDATE counts the rows it
+// matched, not only those it changed.
+void
+expect_row(const Outcome& o)
+{
+  if (o.affected_rows == 0)
+    throw odb::object_not_persistent();
+}
+
+} // namespace
+
+void
+insert(odb::mysql::connection& c, Pour& p)
+{
+  Sql sql(c.handle());
+  pour_insert(sql, p, false);
   run(c, sql.str());
   // One row, so the id is the one this statement was given, on Galera too.
   p.id = static_cast<std::int64_t>(mysql_insert_id(c.handle()));
@@ -323,14 +428,37 @@ insert(odb::mysql::connection& c, Pour& p)
 void
 update(odb::mysql::connection& c, const Session& s)
 {
-  Sql sql(c.handle(), "UPDATE pourd_session SET ");
-  session_values(sql, s, true);
-  sql.raw(" WHERE id = ").num(s.id);
+  Sql sql(c.handle());
+  session_update(sql, s);
   run(c, sql.str());
-  // ODB connects with CLIENT_FOUND_ROWS: this counts matched rows, not
-  // only changed ones.
-  if (mysql_affected_rows(c.handle()) == 0)
-    throw odb::object_not_persistent();
+  expect_row({0, mysql_affected_rows(c.handle())});
+}
+
+void
+insert_pour(odb::mysql::connection& c, Pour& pour, Session* opened,
+            const std::vector<const Session*>& changed)
+{
+  Sql sql(c.handle());
+  if (opened != nullptr) {
+    session_insert(sql, *opened);
+    sql.raw(";");
+  }
+  pour_insert(sql, pour, opened != nullptr);
+  for (const Session* s : changed) {
+    sql.raw(";");
+    session_update(sql, *s);
+  }
+  const std::vector<Outcome> done = run_all(c, sql.str());
+
+  // Single-row inserts, so each id is the one its statement was given.
+  std::size_t k = 0;
+  if (opened != nullptr) {
+    opened->id = done.at(k++).insert_id;
+    pour.session_id = opened->id;
+  }
+  pour.id = done.at(k++).insert_id;
+  while (k < done.size())
+    expect_row(done[k++]);
 }
 
 void

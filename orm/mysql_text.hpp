@@ -12,6 +12,7 @@
 #pragma once
 
 #include "orm/model.hxx"
+#include "orm/store.hpp"
 
 #include <odb/mysql/forward.hxx>
 
@@ -28,12 +29,15 @@ namespace mysql_text {
 // write them.
 extern const char* const session_columns;
 
-// The user and the user's bottle `bottle_id`, or null when either is
-// missing; `for_update` takes the user's row lock as it reads.
-odb::nullable<UserBottle> user_with_bottle(odb::mysql::connection& c,
-                                           std::int64_t user_id,
-                                           std::int64_t bottle_id,
-                                           bool for_update);
+// The user, the user's bottle `bottle_id` and the user's live sessions
+// on local days `from_day` to `to_day` in one statement, or null when the
+// user or the bottle is missing; `for_update` takes the user's row lock
+// (and the sessions') as it reads.
+odb::nullable<PourContext> pour_context(odb::mysql::connection& c,
+                                        std::int64_t user_id,
+                                        std::int64_t bottle_id,
+                                        std::int32_t from_day,
+                                        std::int32_t to_day, bool for_update);
 
 // The user's sessions on local days `from_day` to `to_day` that were not
 // merged away, by day and id.
@@ -43,6 +47,12 @@ std::vector<Session> live_sessions(odb::mysql::connection& c,
 
 // Inserts the pour and sets its id.
 void insert(odb::mysql::connection& c, Pour& pour);
+
+// Inserts the pour, first inserting `opened` when given (the pour joins
+// that new session), then writes every session of `changed`: one round
+// trip. Sets the new ids.
+void insert_pour(odb::mysql::connection& c, Pour& pour, Session* opened,
+                 const std::vector<const Session*>& changed);
 
 // Writes every column of the session; throws odb::object_not_persistent
 // when there is no session with its id.

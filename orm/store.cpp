@@ -463,17 +463,18 @@ Tx::mysql_connection()
   return odb::mysql::transaction::current().connection();
 }
 
-odb::nullable<UserBottle>
-Tx::lock_user_with_bottle(std::int64_t user_id, std::int64_t bottle_id)
+odb::nullable<PourContext>
+Tx::lock_for_pour(std::int64_t user_id, std::int64_t bottle_id,
+                  std::int32_t from_day, std::int32_t to_day)
 {
   // On one server the joined read locks the user's row itself (FOR
   // UPDATE); on a cluster the lock is lock_user's write and the read
   // after it needs none.
   if (cluster_ && !write_lock(user_id))
-    return odb::nullable<UserBottle>();
+    return odb::nullable<PourContext>();
   if (backend_ == Backend::mysql)
-    return mysql_text::user_with_bottle(mysql_connection(), user_id, bottle_id,
-                                        !cluster_);
+    return mysql_text::pour_context(mysql_connection(), user_id, bottle_id,
+                                    from_day, to_day, !cluster_);
   using q = odb::query<UserBottle>;
   UserBottleParams* p = nullptr;
   auto pq = prepared<UserBottle>(*db_, "pourd_user_bottle", p,
@@ -483,7 +484,11 @@ Tx::lock_user_with_bottle(std::int64_t user_id, std::int64_t bottle_id)
                                  });
   p->user_id = user_id;
   p->bottle_id = bottle_id;
-  return first_of(pq.execute());
+  odb::nullable<PourContext> out;
+  const auto user = first_of(pq.execute());
+  if (!user.null())
+    out = PourContext{*user, live_sessions(user_id, from_day, to_day)};
+  return out;
 }
 
 odb::nullable<User>
@@ -647,6 +652,21 @@ Tx::insert(Pour& pour)
   if (backend_ == Backend::mysql)
     return mysql_text::insert(mysql_connection(), pour);
   db_->persist(pour);
+}
+
+void
+Tx::insert_pour(Pour& pour, Session* opened,
+                const std::vector<const Session*>& changed)
+{
+  if (backend_ == Backend::mysql)
+    return mysql_text::insert_pour(mysql_connection(), pour, opened, changed);
+  if (opened != nullptr) {
+    insert(*opened);
+    pour.session_id = opened->id;
+  }
+  insert(pour);
+  for (const Session* s : changed)
+    update(*s);
 }
 
 void
@@ -1003,12 +1023,14 @@ Store::open(const ConnectOptions& o)
     } else {
       const std::string* socket = o.socket.empty() ? nullptr : &o.socket;
       std::unique_ptr<odb::mysql::connection_factory> f(new MysqlPool(max));
-      impl->db.reset(new odb::mysql::database(o.user, o.password, o.database,
-                                              o.host, o.port, socket, "utf8mb4",
-                                              CLIENT_FOUND_ROWS, std::move(f)));
+      impl->db.reset(new odb::mysql::database(
+          o.user, o.password, o.database, o.host, o.port, socket, "utf8mb4",
+          CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS, std::move(f)));
       // CLIENT_FOUND_ROWS: UPDATE reports the rows it matched, as SQLite
-      // does, not only those whose values changed. Connect now, so a
-      // wrong address or password fails at start-up.
+      // does, not only those whose values changed. Multiple statements
+      // let a pour and its session go in one round trip (values in them
+      // are always escaped). Connect now, so a wrong address or password
+      // fails at start-up.
       odb::connection_ptr c = impl->db->connection();
       impl->cluster = galera_node(static_cast<odb::mysql::connection&>(*c));
     }

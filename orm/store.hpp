@@ -94,6 +94,15 @@ struct RetryPolicy
 // transaction will be tried again.
 using RetryObserver = std::function<void(const char* kind, bool retrying)>;
 
+// What one pour's write reads first, under the user's lock: the user and
+// the bottle, and the user's live sessions on the local days the pour
+// may fall on, by day and id.
+struct PourContext
+{
+  UserBottle user;
+  std::vector<Session> sessions;
+};
+
 // Access to the database inside one transaction. Valid only inside the
 // function given to Store::transact, on that thread.
 class Tx
@@ -112,11 +121,14 @@ public:
   // writers on different nodes then conflict at COMMIT. SQLite write
   // transactions are exclusive already.
   odb::nullable<User> lock_user(std::int64_t user_id);
-  // lock_user and the user's bottle `bottle_id` in one read; null
-  // when the user or that bottle of the user does not exist (the caller
-  // tells which with lock_user and find_bottle).
-  odb::nullable<UserBottle> lock_user_with_bottle(std::int64_t user_id,
-                                                  std::int64_t bottle_id);
+  // lock_user, the user's bottle `bottle_id` and the user's live sessions
+  // on local days `from_day` to `to_day`: one statement on one MySQL
+  // server. Null when the user or that bottle of the user does not exist
+  // (the caller tells which with lock_user).
+  odb::nullable<PourContext> lock_for_pour(std::int64_t user_id,
+                                           std::int64_t bottle_id,
+                                           std::int32_t from_day,
+                                           std::int32_t to_day);
 
   // Galera: throws odb::deadlock unless every lock this transaction took
   // is still its own, i.e. the server did not end the transaction
@@ -158,6 +170,11 @@ public:
   std::vector<Pour> pours_of_session(std::int64_t session_id);
   std::vector<Pour> pours_of_user(std::int64_t user_id);
   void insert(Pour& pour);
+  // Inserts `pour` with the sessions it changes: first `opened` when given
+  // (a new session the pour joins), then updates each of `changed`. One
+  // round trip on MySQL. Sets the new ids.
+  void insert_pour(Pour& pour, Session* opened,
+                   const std::vector<const Session*>& changed);
   void update(const Pour& pour);
   // Whether the user's pour at `poured_at_ms` written with `token` exists.
   bool pour_written(std::int64_t user_id, std::int64_t poured_at_ms,
