@@ -173,10 +173,9 @@ run(const config::Config& initial, const config::Sources& sources)
   // Declared after everything the handlers use, so pending handlers are
   // destroyed (with the io_context) before what they refer to.
   asio::io_context io(1);
-  // One thread for database work per pooled connection (8 by default):
-  // under 64 concurrent writers on MariaDB, 8 gave more pours per second
-  // than 4 or 16 on two cores. The network has a thread of its own.
-  asio::thread_pool pool(current.connect.max_connections);
+  // One thread for database work per pooled connection; the network has
+  // a thread of its own.
+  asio::thread_pool pool(store->connections());
 
   admin::ServerOptions options;
   options.host = current.listen_host;

@@ -309,6 +309,7 @@ galera_node(odb::mysql::connection& c)
 struct Store::Impl
 {
   Backend backend;
+  std::size_t connections = 1;
   // MySQL: the server is a Galera node (see Tx::lock_user).
   bool cluster = false;
   std::string sqlite_path;
@@ -993,7 +994,13 @@ Store::open(const ConnectOptions& o)
 {
   std::unique_ptr<Impl> impl(new Impl);
   impl->backend = o.backend;
-  std::size_t max = std::max(1u, o.max_connections);
+  // On two cores, 16 connections to MariaDB gave more pours per second
+  // than 8 or 32 under 16 and 64 concurrent writers, as more commits share
+  // each log flush; SQLite runs one write at a time, and more than 4
+  // threads waiting for it only cost switches.
+  const unsigned fallback = o.backend == Backend::sqlite ? 4 : 16;
+  const std::size_t max = o.max_connections ? o.max_connections : fallback;
+  impl->connections = o.path == ":memory:" ? 1 : max;
   try {
     if (o.backend == Backend::sqlite) {
       using factory = odb::sqlite::connection_factory;
@@ -1059,6 +1066,12 @@ Backend
 Store::backend() const
 {
   return impl_->backend;
+}
+
+std::size_t
+Store::connections() const
+{
+  return impl_->connections;
 }
 
 void

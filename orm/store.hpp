@@ -44,7 +44,8 @@ struct ConnectOptions
   unsigned port = 3306;
   std::string database;
   std::string socket;
-  unsigned max_connections = 8;
+  // Pooled connections; 0 takes the backend's default (Store::open).
+  unsigned max_connections = 0;
 };
 
 class DatabaseError : public std::runtime_error
@@ -243,6 +244,9 @@ public:
   ~Store();
 
   Backend backend() const;
+  // How many connections the pool holds: as many transactions as can run
+  // at once.
+  std::size_t connections() const;
 
   // The schema version this binary was built for.
   static std::int64_t model_version();
