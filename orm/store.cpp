@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -125,7 +126,10 @@ first_of(odb::result<T> r)
 // per transaction. Here only a connection that lay unused for a while is
 // pinged: one in steady use has just answered, and should the server
 // have gone since, the transaction fails as connection_lost, ODB drops
-// that connection and Store::transact runs the work again.
+// that connection and Store::transact runs the work again. The other
+// connections most likely went the same way, so after a lost connection
+// each is pinged before its next use: the rerun gets one that answers
+// instead of trying the pooled ones one by one.
 class MysqlPool : public odb::mysql::connection_pool_factory
 {
 public:
@@ -137,28 +141,40 @@ public:
   {
     for (;;) {
       odb::mysql::connection_ptr c = connection_pool_factory::connect();
-      auto& used = static_cast<TimedConnection&>(*c).last_used;
+      auto& timed = static_cast<TimedConnection&>(*c);
       const auto now = std::chrono::steady_clock::now();
-      const bool recent = now - used < std::chrono::seconds(1);
-      used = now;
+      const std::uint64_t losses = losses_.load();
+      const bool recent = now - timed.last_used < std::chrono::seconds(1) &&
+                          timed.losses_seen == losses;
+      timed.last_used = now;
+      timed.losses_seen = losses;
       // A failed ping marks the connection failed: the pool drops it.
       if (recent || c->ping())
         return c;
     }
   }
 
+  // A transaction lost its connection: ping every pooled one before its
+  // next use.
+  void connection_lost() { ++losses_; }
+
 protected:
   struct TimedConnection : pooled_connection
   {
-    explicit TimedConnection(database_type& db) : pooled_connection(db) {}
+    TimedConnection(database_type& db, std::uint64_t losses)
+        : pooled_connection(db), losses_seen(losses)
+    {}
 
     std::chrono::steady_clock::time_point last_used =
         std::chrono::steady_clock::now();
+    // losses_ when the connection was last handed out.
+    std::uint64_t losses_seen;
   };
 
   pooled_connection_ptr create() override
   {
-    pooled_connection_ptr c(new (odb::details::shared) TimedConnection(*db_));
+    pooled_connection_ptr c(new (odb::details::shared)
+                                TimedConnection(*db_, losses_.load()));
     c->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     // Statements after a transaction the server ended behind pourd's back
     // must not commit one by one: Tx::verify_locks() finds such a loss
@@ -176,6 +192,9 @@ protected:
     }
     return c;
   }
+
+private:
+  std::atomic<std::uint64_t> losses_{0};
 };
 
 // SQLite connections wait for a busy writer instead of failing at once,
@@ -310,6 +329,8 @@ struct Store::Impl
 {
   Backend backend;
   std::size_t connections = 1;
+  // MySQL: the pool, told of every lost connection.
+  MysqlPool* mysql_pool = nullptr;
   // MySQL: the server is a Galera node (see Tx::lock_user).
   bool cluster = false;
   std::string sqlite_path;
@@ -1029,7 +1050,9 @@ Store::open(const ConnectOptions& o)
         c->execute("PRAGMA journal_mode = WAL");
     } else {
       const std::string* socket = o.socket.empty() ? nullptr : &o.socket;
-      std::unique_ptr<odb::mysql::connection_factory> f(new MysqlPool(max));
+      auto* pool = new MysqlPool(max);
+      impl->mysql_pool = pool;
+      std::unique_ptr<odb::mysql::connection_factory> f(pool);
       impl->db.reset(new odb::mysql::database(
           o.user, o.password, o.database, o.host, o.port, socket, "utf8mb4",
           CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS, std::move(f)));
@@ -1239,6 +1262,8 @@ Store::transact(const std::function<void(Tx&)>& fn, const Landed& landed)
       throw DatabaseError(DatabaseError::Kind::other, e.what());
     }
 
+    if (impl.mysql_pool && std::strcmp(kind, "connection_lost") == 0)
+      impl.mysql_pool->connection_lost();
     if (committing && landed && std::strcmp(kind, "connection_lost") == 0) {
       if (impl.observer)
         impl.observer("commit_lost", true);

@@ -1,6 +1,8 @@
 // A new pour's write path: a statement failing amid the pour's writes,
 // text that needs escaping, offsets at the ends of the range, explicit
-// sessions, merges and replays, each read back as stored.
+// sessions, merges and replays, each read back as stored, and
+// connections the server dropped.
+#include "config/database_url.hpp"
 #include "tests/engine/engine_fixture.hpp"
 
 #include <optional>
@@ -204,9 +206,39 @@ TEST_P(WritePathTest, IdempotentReplayFindsThePourAndItsNewSession)
   EXPECT_EQ(pours_total(), 1);
 }
 
+// The server dropped every connection of the pool, each opened or used
+// less than a second ago, so none is pinged: the pour's first statement
+// fails, and its one rerun must find a connection that answers rather
+// than the next dropped one. The pour is written once.
+TEST_P(WritePathTest, DroppedConnectionsCostOneRerun)
+{
+  if (GetParam() != "mysql")
+    GTEST_SKIP() << "MySQL connections only";
+  const std::string url = fresh_database_url("mysql");
+  store_ = orm::Store::open(config::parse_database_url(url));
+  store_->migrate();
+  auto killer = orm::Store::open(config::parse_database_url(url));
+  const auto u = add_user();
+  const auto b = add_bottle(u.id);
+  pour(u.id, b.id, "2026-12-03T19:00:00Z");
+  std::vector<std::string> kinds;
+  store_->set_retry_observer(
+      [&](const char* kind, bool) { kinds.push_back(kind); });
+  killer->transact([](orm::Tx& tx) {
+    tx.execute("BEGIN NOT ATOMIC FOR c IN (SELECT id FROM "
+               "information_schema.processlist WHERE db = DATABASE() AND "
+               "id <> CONNECTION_ID()) DO KILL c.id; END FOR; END");
+  });
+  const auto r = pour(u.id, b.id, "2026-12-03T20:00:00Z");
+  EXPECT_EQ(kinds, std::vector<std::string>{"connection_lost"});
+  EXPECT_EQ(pours_total(), 2);
+  EXPECT_EQ(r.session.pour_count, 2);
+  EXPECT_TRUE(engine().check().empty());
+}
+
 } // namespace
 
-INSTANTIATE_TEST_SUITE_P(Backends, WritePathTest, ::testing::ValuesIn(backends()),
-                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, WritePathTest,
+                         ::testing::ValuesIn(backends()), backend_name);
 
 } // namespace pourd::test
