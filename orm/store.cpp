@@ -1188,6 +1188,10 @@ Store::ping()
     // A statement that reads a table: a Galera node that left the
     // cluster still answers "SELECT 1" but refuses every table.
     c->execute("SELECT version FROM schema_version");
+    // MySQL connections run with autocommit off: end the read, or it
+    // holds the table's metadata lock until the connection's next use.
+    if (!impl_->sqlite)
+      c->execute("COMMIT");
     return true;
   } catch (const odb::exception&) {
     return false;

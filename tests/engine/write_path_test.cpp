@@ -236,6 +236,29 @@ TEST_P(WritePathTest, DroppedConnectionsCostOneRerun)
   EXPECT_TRUE(engine().check().empty());
 }
 
+// The readiness probe reads a table on a pooled connection, which runs
+// with autocommit off: left open, that read would hold the table's
+// metadata lock until the connection's next transaction, and a schema
+// change (pourctl migrate) would wait for it.
+TEST_P(WritePathTest, ReadinessProbeLeavesNoTransactionOpen)
+{
+  if (GetParam() != "mysql")
+    GTEST_SKIP() << "MySQL connections only";
+  const std::string url = fresh_database_url("mysql");
+  store_ = orm::Store::open(config::parse_database_url(url));
+  store_->migrate();
+  ASSERT_TRUE(store_->ping());
+  auto other = orm::Store::open(config::parse_database_url(url));
+  std::vector<std::string> kinds;
+  other->set_retry_observer(
+      [&](const char* kind, bool) { kinds.push_back(kind); });
+  other->transact([](orm::Tx& tx) {
+    tx.execute("SET SESSION lock_wait_timeout = 1");
+    tx.execute("ALTER TABLE schema_version COMMENT = 'probed'");
+  });
+  EXPECT_TRUE(kinds.empty());
+}
+
 } // namespace
 
 INSTANTIATE_TEST_SUITE_P(Backends, WritePathTest,
