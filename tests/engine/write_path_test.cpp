@@ -34,6 +34,18 @@ plain_session(std::int64_t user_id)
   return s;
 }
 
+// A pour of one ounce for `user_id` at `at_ms`.
+engine::NewPour
+one_ounce(std::int64_t user_id, std::int64_t bottle_id, std::int64_t at_ms)
+{
+  engine::NewPour in;
+  in.user_id = user_id;
+  in.bottle_id = bottle_id;
+  in.amount_oz = 1;
+  in.poured_at = engine::Instant{at_ms, std::nullopt};
+  return in;
+}
+
 TEST_P(WritePathTest, DuplicatePourLeavesNoSessionAndTheStoreWorks)
 {
   const auto u = add_user();
@@ -90,11 +102,7 @@ TEST_P(WritePathTest, TextThatNeedsEscapingReadsBack)
 {
   const auto u = add_user();
   const auto b = add_bottle(u.id);
-  engine::NewPour in;
-  in.user_id = u.id;
-  in.bottle_id = b.id;
-  in.amount_oz = 1;
-  in.poured_at = engine::Instant{at("2026-12-03T20:00:00Z"), std::nullopt};
+  engine::NewPour in = one_ounce(u.id, b.id, at("2026-12-03T20:00:00Z"));
   in.notes = "a\\'; DELETE FROM pourd_pour; -- \" \\\\ %_ \xf0\x9f\x8d\xba";
   in.tags = {"o'h\\", "\xc3\xb8l;"};
   in.companions = {"Bo \"B\""};
@@ -192,11 +200,7 @@ TEST_P(WritePathTest, IdempotentReplayFindsThePourAndItsNewSession)
 {
   const auto u = add_user();
   const auto b = add_bottle(u.id);
-  engine::NewPour in;
-  in.user_id = u.id;
-  in.bottle_id = b.id;
-  in.amount_oz = 1;
-  in.poured_at = engine::Instant{at("2026-12-03T20:00:00Z"), std::nullopt};
+  engine::NewPour in = one_ounce(u.id, b.id, at("2026-12-03T20:00:00Z"));
   const auto first = engine().create_pour(in, "k1");
   const auto again = engine().create_pour(in, "k1");
   EXPECT_TRUE(again.replayed);
