@@ -5,6 +5,7 @@
 #include "config/database_url.hpp"
 #include "tests/engine/engine_fixture.hpp"
 
+#include <memory>
 #include <optional>
 
 namespace pourd::test {
@@ -210,6 +211,17 @@ TEST_P(WritePathTest, IdempotentReplayFindsThePourAndItsNewSession)
   EXPECT_EQ(pours_total(), 1);
 }
 
+// Puts the fixture's store on a fresh MySQL database with its schema
+// and returns a second store on the same database.
+std::unique_ptr<orm::Store>
+open_pair_on(std::unique_ptr<orm::Store>& store)
+{
+  const std::string url = fresh_database_url("mysql");
+  store = orm::Store::open(config::parse_database_url(url));
+  store->migrate();
+  return orm::Store::open(config::parse_database_url(url));
+}
+
 // The server dropped every connection of the pool, each opened or used
 // less than a second ago, so none is pinged: the pour's first statement
 // fails, and its one rerun must find a connection that answers rather
@@ -218,10 +230,7 @@ TEST_P(WritePathTest, DroppedConnectionsCostOneRerun)
 {
   if (GetParam() != "mysql")
     GTEST_SKIP() << "MySQL connections only";
-  const std::string url = fresh_database_url("mysql");
-  store_ = orm::Store::open(config::parse_database_url(url));
-  store_->migrate();
-  auto killer = orm::Store::open(config::parse_database_url(url));
+  auto killer = open_pair_on(store_);
   const auto u = add_user();
   const auto b = add_bottle(u.id);
   pour(u.id, b.id, "2026-12-03T19:00:00Z");
@@ -248,11 +257,8 @@ TEST_P(WritePathTest, ReadinessProbeLeavesNoTransactionOpen)
 {
   if (GetParam() != "mysql")
     GTEST_SKIP() << "MySQL connections only";
-  const std::string url = fresh_database_url("mysql");
-  store_ = orm::Store::open(config::parse_database_url(url));
-  store_->migrate();
+  auto other = open_pair_on(store_);
   ASSERT_TRUE(store_->ping());
-  auto other = orm::Store::open(config::parse_database_url(url));
   std::vector<std::string> kinds;
   other->set_retry_observer(
       [&](const char* kind, bool) { kinds.push_back(kind); });
